@@ -1,0 +1,329 @@
+"""config.toml → typed, frozen settings.
+
+Every error names the key and the file: a typo must never silently turn a check off, so unknown
+keys are errors too. Paths are relative to the config file. Secrets never live in the file: a
+key ending in `_env` names the environment variable that holds the secret, and `secret()` reads
+it when it is needed.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = "config.toml"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SOURCE_KINDS = ("onestop_api", "portal_html", "tracking_book")
+PERIODS = ("day", "week", "month", "quarter")
+
+
+# The TOML types each annotation of the settings accepts (annotations are strings here).
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "str": str, "str | None": str, "int": int, "bool": bool, "float": (int, float),
+}
+
+
+class ConfigError(Exception):
+    """Bad configuration; the message names the file and the key. The CLI exits with code 2."""
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    weekend: tuple[str, ...] = ("sat", "sun")
+    working_hours: tuple[tuple[time, time], ...] = ((time(7, 0), time(11, 30)), (time(13, 30), time(17, 0)))
+    extra_days_off: tuple[date, ...] = ()
+    extra_working_days: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    entry_grace_days: int = 1
+    sync_grace_days: int = 1
+    same_day_cutoff: time = time(15, 0)
+    apology_lead_days: int = 0
+    monitor_from: date | None = None
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    name: str
+    kind: str
+    max_age_hours: float = 36
+    base_url: str | None = None          # onestop_api, portal_html
+    username_env: str | None = None      # onestop_api
+    password_env: str | None = None      # onestop_api
+    path: str | None = None              # tracking_book: a glob, made absolute against the config file
+    page_size: int = 500                 # onestop_api: SoBanGhi
+    overlap_minutes: int = 10            # onestop_api: re-read window for late commits
+    timeout_seconds: float = 30          # connect and read time-out of every request
+    max_retries: int = 5                 # per request, with exponential backoff and jitter
+    max_pages: int = 10_000              # portal_html: a crawl longer than this is an error, not a loop
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    nightly: str = "0 2 * * *"
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    sender: str = "giamsat@localhost"
+    username_env: str = ""
+    password_env: str = ""
+    starttls: bool = False
+    timeout_seconds: float = 30
+    max_attempts: int = 8                # then the message is reported undeliverable
+    retry_after_minutes: int = 15        # first retry delay, doubled on every failure
+
+
+@dataclass(frozen=True)
+class Recipient:
+    agency: str                          # an agency code, or "*" for the province summary
+    to: tuple[str, ...]
+    period: str = "day"
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    database_url: str
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    rules: RuleSettings = field(default_factory=RuleSettings)
+    sources: tuple[SourceSettings, ...] = ()
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    recipients: tuple[Recipient, ...] = ()
+
+    def source(self, name: str) -> SourceSettings:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise ConfigError(f"{self.path}: no [[sources]] entry is named {name!r}")
+
+    def secret(self, key: str, env_name: str | None) -> str | None:
+        """The value of the environment variable that `key` (a `*_env` key) names."""
+        if not env_name:
+            return None
+        value = os.environ.get(env_name)
+        if value is None:
+            raise ConfigError(f"{self.path}: {key} names the environment variable {env_name}, which is not set")
+        return value
+
+
+def config_path(option: str | None) -> Path:
+    """`--config`, else $MOTCUA_CONFIG, else ./config.toml."""
+    return Path(option or os.environ.get("MOTCUA_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_settings(path: Path | str) -> Settings:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (give --config or set MOTCUA_CONFIG)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return _Reader(path).settings(raw)
+
+
+class _Reader:
+    """Checks each key's type and turns the TOML tables into settings, naming the key on error."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.base = path.resolve().parent
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {key}: {problem}")
+
+    def table(self, raw: dict, key: str, known: tuple[str, ...]) -> dict:
+        if not isinstance(raw, dict):
+            raise self.fail(key, "must be a table")
+        for name in raw:
+            if name not in known:
+                raise self.fail(f"{key}.{name}" if key else name, "unknown key")
+        return raw
+
+    def typed(self, raw: dict, key: str, name: str, kind: type | tuple, default: Any = None) -> Any:
+        if name not in raw:
+            return default
+        value = raw[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # bool is an int in Python; a `true` where a number belongs is still a mistake.
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise self.fail(f"{key}.{name}", f"must be {names}, not {type(value).__name__} {value!r}")
+        return value
+
+    def date(self, value: Any, key: str) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise self.fail(key, f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+    def time(self, value: Any, key: str) -> time:
+        try:
+            hours, minutes = str(value).split(":")
+            return time(int(hours), int(minutes))
+        except ValueError:
+            raise self.fail(key, f"{value!r} is not a time HH:MM") from None
+
+    def strings(self, raw: dict, key: str, name: str) -> tuple[str, ...] | None:
+        values = self.typed(raw, key, name, list)
+        if values is None:
+            return None
+        if not all(isinstance(v, str) for v in values):
+            raise self.fail(f"{key}.{name}", "must be a list of strings")
+        return tuple(values)
+
+    def settings(self, raw: dict) -> Settings:
+        self.table(raw, "", ("database", "calendar", "rules", "sources", "schedule", "mail", "recipients"))
+        database = self.table(raw.get("database", {}), "database", ("url",))
+        url = self.typed(database, "database", "url", str, "sqlite:///var/motcua.db")
+        sources = self.typed(raw, "", "sources", list, [])
+        recipients = self.typed(raw, "", "recipients", list, [])
+        settings = Settings(
+            path=self.path,
+            database_url=self.database_url(url),
+            calendar=self.calendar(raw.get("calendar", {})),
+            rules=self.rules(raw.get("rules", {})),
+            sources=tuple(self.source(s, i) for i, s in enumerate(sources)),
+            schedule=self.schedule(raw.get("schedule", {})),
+            mail=self.mail(raw.get("mail", {})),
+            recipients=tuple(self.recipient(r, i) for i, r in enumerate(recipients)),
+        )
+        names = [s.name for s in settings.sources]
+        for name in names:
+            if names.count(name) > 1:
+                raise self.fail("sources.name", f"{name!r} is used by more than one source")
+        return settings
+
+    def database_url(self, url: str) -> str:
+        # A relative SQLite path is relative to the config file, like every other path.
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and url != "sqlite:///:memory:" and not url.startswith("sqlite:////"):
+            target = self.base / url[len(prefix):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            return prefix + str(target)
+        if not url.startswith(("sqlite", "postgresql")):
+            raise self.fail("database.url", f"{url!r}: only sqlite:/// and postgresql+psycopg:// are supported")
+        return url
+
+    def calendar(self, raw: dict) -> CalendarSettings:
+        key = "calendar"
+        self.table(raw, key, ("weekend", "working_hours", "extra_days_off", "extra_working_days"))
+        defaults = CalendarSettings()
+        weekend = self.strings(raw, key, "weekend")
+        if weekend is not None:
+            for day in weekend:
+                if day not in WEEKDAYS:
+                    raise self.fail(f"{key}.weekend", f"{day!r} is not one of {', '.join(WEEKDAYS)}")
+        hours = self.strings(raw, key, "working_hours")
+        periods = defaults.working_hours
+        if hours is not None:
+            periods = tuple(self.period(text, f"{key}.working_hours") for text in hours)
+            ends = [t for p in periods for t in p]
+            if not periods or ends != sorted(ends) or len(set(ends)) != len(ends):
+                raise self.fail(f"{key}.working_hours", "periods must be non-empty, ordered and not overlap")
+        return CalendarSettings(
+            weekend=weekend if weekend is not None else defaults.weekend,
+            working_hours=periods,
+            extra_days_off=tuple(self.date(d, f"{key}.extra_days_off")
+                                 for d in self.typed(raw, key, "extra_days_off", list, [])),
+            extra_working_days=tuple(self.date(d, f"{key}.extra_working_days")
+                                     for d in self.typed(raw, key, "extra_working_days", list, [])),
+        )
+
+    def period(self, text: str, key: str) -> tuple[time, time]:
+        try:
+            start, end = text.split("-")
+        except ValueError:
+            raise self.fail(key, f"{text!r} is not a period HH:MM-HH:MM") from None
+        return self.time(start.strip(), key), self.time(end.strip(), key)
+
+    def rules(self, raw: dict) -> RuleSettings:
+        key = "rules"
+        self.table(raw, key, ("entry_grace_days", "sync_grace_days", "same_day_cutoff",
+                              "apology_lead_days", "monitor_from"))
+        defaults = RuleSettings()
+        counts = {}
+        for name in ("entry_grace_days", "sync_grace_days", "apology_lead_days"):
+            counts[name] = self.typed(raw, key, name, int, getattr(defaults, name))
+            if counts[name] < 0:
+                raise self.fail(f"{key}.{name}", "must not be negative")
+        cutoff = raw.get("same_day_cutoff")
+        monitor_from = raw.get("monitor_from")
+        return RuleSettings(
+            **counts,
+            same_day_cutoff=self.time(cutoff, f"{key}.same_day_cutoff") if cutoff is not None
+            else defaults.same_day_cutoff,
+            monitor_from=self.date(monitor_from, f"{key}.monitor_from") if monitor_from else None,
+        )
+
+    def source(self, raw: dict, index: int) -> SourceSettings:
+        key = f"sources[{index}]"
+        self.table(raw, key, tuple(SourceSettings.__dataclass_fields__))
+        name = self.typed(raw, key, "name", str)
+        kind = self.typed(raw, key, "kind", str)
+        if not name:
+            raise self.fail(f"{key}.name", "is required")
+        key = f"sources[{name}]"
+        if kind not in SOURCE_KINDS:
+            raise self.fail(f"{key}.kind", f"{kind!r} is not one of {', '.join(SOURCE_KINDS)}")
+        required = {"onestop_api": ("base_url", "username_env", "password_env"),
+                    "portal_html": ("base_url",), "tracking_book": ("path",)}[kind]
+        for needed in required:
+            if not raw.get(needed):
+                raise self.fail(f"{key}.{needed}", f"is required for a {kind} source")
+        values: dict[str, Any] = {"name": name, "kind": kind}
+        for field_name in raw.keys() - values.keys():
+            kinds = _FIELD_TYPES[SourceSettings.__dataclass_fields__[field_name].type]
+            values[field_name] = self.typed(raw, key, field_name, kinds)
+            if kinds != str and values[field_name] <= 0:
+                raise self.fail(f"{key}.{field_name}", "must be positive")
+        if kind == "tracking_book":
+            values["path"] = str(self.base / values["path"])
+        return SourceSettings(**values)
+
+    def schedule(self, raw: dict) -> ScheduleSettings:
+        from apscheduler.triggers.cron import CronTrigger
+
+        self.table(raw, "schedule", ("nightly", "timezone"))
+        settings = ScheduleSettings(
+            nightly=self.typed(raw, "schedule", "nightly", str, ScheduleSettings.nightly),
+            timezone=self.typed(raw, "schedule", "timezone", str, ScheduleSettings.timezone),
+        )
+        try:
+            CronTrigger.from_crontab(settings.nightly, timezone=settings.timezone)
+        except (ValueError, KeyError) as exc:
+            raise self.fail("schedule.nightly", f"{settings.nightly!r} is not a valid cron expression: {exc}") from None
+        return settings
+
+    def mail(self, raw: dict) -> MailSettings:
+        key = "mail"
+        self.table(raw, key, tuple(MailSettings.__dataclass_fields__))
+        values = {name: self.typed(raw, key, name, _FIELD_TYPES[spec.type])
+                  for name, spec in MailSettings.__dataclass_fields__.items() if name in raw}
+        return MailSettings(**values)
+
+    def recipient(self, raw: dict, index: int) -> Recipient:
+        key = f"recipients[{index}]"
+        self.table(raw, key, ("agency", "to", "period"))
+        agency = self.typed(raw, key, "agency", str)
+        to = self.strings(raw, key, "to")
+        if not agency:
+            raise self.fail(f"{key}.agency", "is required (an agency code, or \"*\" for the province)")
+        if not to:
+            raise self.fail(f"{key}.to", "needs at least one address")
+        period = self.typed(raw, key, "period", str, "day")
+        if period not in PERIODS:
+            raise self.fail(f"{key}.period", f"{period!r} is not one of {', '.join(PERIODS)}")
+        return Recipient(agency=agency, to=to, period=period)

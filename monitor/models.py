@@ -1,0 +1,254 @@
+"""The store: SQLModel tables.
+
+All times are naive local times in Asia/Ho_Chi_Minh, as the sources write them; dates that
+the rules compare are stored as written and compared to the second. Natural keys are unique:
+a dossier by its code (`MaHoSo`), a procedure by its code without the province suffix.
+`code_key` columns hold the matching form of a dossier code (trimmed, NFC, upper case) that
+rules.md uses to match codes across sources; the code itself is kept as the source wrote it.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Column, LargeBinary, Numeric, Text, UniqueConstraint
+from pydantic import NaiveDatetime
+from sqlmodel import Field, SQLModel
+
+# Every stored time is a naive local time (Asia/Ho_Chi_Minh), as the sources write them.
+LocalDatetime = NaiveDatetime
+
+
+class Agency(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=64)           # MaDonVi
+    name: str                                                    # TenDonVi
+    parent_code: str | None = Field(default=None, max_length=64)  # MaDonViCha
+    level: str | None = Field(default=None, max_length=8)         # CapDonVi: tinh, huyen, xa
+
+
+class Procedure(SQLModel, table=True):
+    """A procedure of the portal's catalogue. `None` in a parsed value means the detail page
+    lacked that label: the value is unknown and rules that need it skip the procedure."""
+    code: str = Field(primary_key=True, max_length=64)
+    name: str | None = None
+    field: str | None = None                                     # Lĩnh vực
+    agency_code: str | None = Field(default=None, max_length=64, index=True)
+    time_limit_text: str | None = Field(default=None, sa_column=Column(Text))
+    time_limit_kind: str | None = Field(default=None, max_length=16)  # TimeLimitKind value
+    time_limit_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 3)))
+    fee_text: str | None = Field(default=None, sa_column=Column(Text))
+    fee_status: str | None = Field(default=None, max_length=16)       # FeeStatus value
+    service_level: str | None = None                              # as written: Toàn trình, Một phần, ...
+    full_online_eligible: bool | None = None
+    online_payment: bool | None = None
+    missing_labels: str | None = None                             # comma-separated labels the page lacked
+    source: str = Field(max_length=64)
+    synced_at: LocalDatetime
+
+
+class Dossier(SQLModel, table=True):
+    """A one-stop record (`LayDanhSachHoSo`), every field typed."""
+    code: str = Field(primary_key=True, max_length=80)           # MaHoSo, as written
+    code_key: str = Field(max_length=80, unique=True)
+    procedure_code: str = Field(max_length=64, index=True)      # MaTTHC without the province suffix
+    procedure_code_raw: str = Field(max_length=80)
+    agency_code: str = Field(max_length=64, index=True)         # MaDonViXuLy
+    channel: str = Field(max_length=2)                          # KenhThucHien: 1 counter, 2 online, 3 post
+    applicant_name: str | None = None                           # ChuHoSo (personal data)
+    applicant_id: str | None = Field(default=None, max_length=32)  # SoGiayToChuHoSo (personal data)
+    summary: str | None = Field(default=None, sa_column=Column(Text))  # TrichYeuHoSo
+    status: int = Field(index=True)                             # TrangThaiHoSo 1..10
+    submitted_at: LocalDatetime | None = None                        # NgayNopHoSo
+    received_at: LocalDatetime | None = Field(default=None, index=True)  # NgayTiepNhan
+    appointment_at: LocalDatetime | None = None                      # NgayHenTra
+    finished_at: LocalDatetime | None = None                         # NgayKetThucXuLy
+    returned_at: LocalDatetime | None = None                         # NgayTra
+    refused_at: LocalDatetime | None = None                          # NgayTuChoi
+    created_at: LocalDatetime                                        # NgayTao
+    updated_at: LocalDatetime = Field(index=True)                    # NgayCapNhat
+    source: str = Field(max_length=64)
+    synced_at: LocalDatetime
+
+
+class SupplementRequest(SQLModel, table=True):
+    """DanhSachHoSoBoSung: a request for more papers; it stops the clock until answered."""
+    __tablename__ = "supplement_request"
+    dossier_code: str = Field(foreign_key="dossier.code", primary_key=True, max_length=80, ondelete="CASCADE")
+    seq: int = Field(primary_key=True)
+    requested_at: LocalDatetime                                      # NgayYeuCauBoSung
+    answered_at: LocalDatetime | None = None                         # NgayNhanBoSung
+
+
+class ApologyLetter(SQLModel, table=True):
+    """DanhSachVanBanXinLoi."""
+    __tablename__ = "apology_letter"
+    dossier_code: str = Field(foreign_key="dossier.code", primary_key=True, max_length=80, ondelete="CASCADE")
+    seq: int = Field(primary_key=True)
+    issued_at: LocalDatetime                                         # NgayBanHanh
+    new_appointment_at: LocalDatetime | None = None                  # NgayHenTraMoi
+
+
+class Fee(SQLModel, table=True):
+    """DanhSachLePhi."""
+    dossier_code: str = Field(foreign_key="dossier.code", primary_key=True, max_length=80, ondelete="CASCADE")
+    seq: int = Field(primary_key=True)
+    fee_code: str | None = None                                 # MaPhiLePhi
+    name: str | None = None                                     # TenPhiLePhi
+    amount: int                                                 # SoTien, VND
+
+
+class Payment(SQLModel, table=True):
+    """DanhSachThanhToan."""
+    dossier_code: str = Field(foreign_key="dossier.code", primary_key=True, max_length=80, ondelete="CASCADE")
+    seq: int = Field(primary_key=True)
+    transaction_code: str | None = None                         # MaGiaoDich
+    amount: int                                                 # SoTien, VND
+    method: str = Field(max_length=16)                          # truc-tuyen, truc-tiep, chuyen-khoan
+    paid_at: LocalDatetime | None = None                             # ThoiGianGD
+
+
+class PortalDossier(SQLModel, table=True):
+    """A row of the portal's list of synchronised dossiers (`/tra-cuu-ho-so`)."""
+    __tablename__ = "portal_dossier"
+    code_key: str = Field(primary_key=True, max_length=80)
+    code: str = Field(max_length=80)                            # Mã hồ sơ, as written
+    procedure_code: str | None = Field(default=None, max_length=64)
+    agency_code: str | None = Field(default=None, max_length=64, index=True)
+    channel: str | None = Field(default=None, max_length=2)    # 1, 2, 3 from Kênh
+    channel_text: str | None = None
+    submitted_at: LocalDatetime | None = None                        # Ngày nộp
+    status_text: str | None = None
+    source: str = Field(max_length=64)
+    synced_at: LocalDatetime
+
+
+class BookRow(SQLModel, table=True):
+    """A row of a counter's tracking book (Sổ theo dõi hồ sơ)."""
+    __tablename__ = "book_row"
+    __table_args__ = (UniqueConstraint("source", "code_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    code: str = Field(max_length=80)                            # as typed
+    code_key: str = Field(max_length=80, index=True)
+    agency_code: str | None = Field(default=None, max_length=64, index=True)
+    procedure_name: str | None = None
+    received_at: LocalDatetime                                       # start of the day when has_time is false
+    received_has_time: bool = True
+    appointment_date: date | None = None
+    file: str                                                   # file name, for the reader of a finding
+    row_number: int                                             # as a spreadsheet shows it (1-based)
+    synced_at: LocalDatetime
+
+
+class BookFile(SQLModel, table=True):
+    """A tracking-book file already read: unchanged files are not read again."""
+    __tablename__ = "book_file"
+    source: str = Field(primary_key=True, max_length=64)
+    path: str = Field(primary_key=True)
+    size: int
+    mtime: float
+    sha256: str = Field(max_length=64)
+    rows: int
+    read_at: LocalDatetime
+
+
+class SyncCursor(SQLModel, table=True):
+    """Where a source's next incremental read starts; committed with the rows it covers."""
+    __tablename__ = "sync_cursor"
+    source: str = Field(primary_key=True, max_length=64)
+    cursor: str
+    updated_at: LocalDatetime
+
+
+class SyncRun(SQLModel, table=True):
+    """One sync of one source: the audit reads staleness from here."""
+    __tablename__ = "sync_run"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16)
+    started_at: LocalDatetime
+    finished_at: LocalDatetime | None = None
+    status: str = Field(default="running", max_length=16)      # running, ok, failed
+    records_read: int = 0
+    records_inserted: int = 0
+    records_updated: int = 0
+    records_rejected: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class RejectedInput(SQLModel, table=True):
+    """Input a connector could not take, kept with where it was and why."""
+    __tablename__ = "rejected_input"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(default=None, foreign_key="sync_run.id", index=True)
+    source: str = Field(max_length=64)
+    location: str                                               # file:row, record code, page URL
+    reason: str = Field(sa_column=Column(Text))
+    raw: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: LocalDatetime
+
+
+class Finding(SQLModel, table=True):
+    """The history of one finding, keyed by (rule, subject)."""
+    __table_args__ = (UniqueConstraint("rule", "subject"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(max_length=48)
+    subject: str = Field(max_length=80)
+    agency_code: str | None = Field(default=None, max_length=64, index=True)
+    procedure_code: str | None = Field(default=None, max_length=64)
+    parts: str = ""                                             # comma-separated parts that found it (entry.missing)
+    due_date: date | None = None
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+    first_seen: LocalDatetime
+    last_seen: LocalDatetime
+    resolved_at: LocalDatetime | None = None
+    status: str = Field(default="open", max_length=16, index=True)  # open, resolved
+
+
+class Exemption(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(max_length=48)
+    subject: str | None = Field(default=None, max_length=80)    # a dossier or procedure code ...
+    agency_code: str | None = Field(default=None, max_length=64)  # ... or a whole agency
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    author: str
+    until: date                                                 # in force to the end of this day
+    created_at: LocalDatetime
+    lifted_at: LocalDatetime | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A rendered report waiting to be sent, or sent: keyed so that it is sent once."""
+    __tablename__ = "outbox_message"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)                               # recipient|agency|period
+    recipients: str                                             # comma-separated addresses
+    agency: str = Field(max_length=64)
+    period: str = Field(max_length=48)
+    subject: str
+    message: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the whole MIME message
+    created_at: LocalDatetime
+    status: str = Field(default="pending", max_length=16, index=True)  # pending, sent, undeliverable
+    attempts: int = 0
+    next_attempt_at: LocalDatetime | None = None
+    sent_at: LocalDatetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    refused: str | None = None                                  # recipients the server refused
+
+
+class NightlyRun(SQLModel, table=True):
+    __tablename__ = "nightly_run"
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: LocalDatetime
+    finished_at: LocalDatetime | None = None
+    status: str = Field(default="running", max_length=16)      # running, ok, failed, partial
+    stages: str = Field(default="", sa_column=Column(Text))     # one line per stage: name status detail
+
+
+class RunLock(SQLModel, table=True):
+    """A lock held in the database, so two nightly runs never overlap on any store."""
+    __tablename__ = "run_lock"
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str
+    acquired_at: LocalDatetime
+    expires_at: LocalDatetime
