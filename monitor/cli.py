@@ -70,6 +70,28 @@ def init(run: Invocation) -> None:
     click.echo(init_schema(run.engine))
 
 
+@command()
+@click.option("--source", "source_name", metavar="NAME", help="sync only the [[sources]] entry with this name")
+def sync(run: Invocation, source_name: str | None) -> int:
+    """Pull every configured source (or one) into the database, incrementally."""
+    from connectors.sync import FAILED, format_summary, progress_for, sync_sources
+    from monitor.clock import now_local
+
+    if source_name:
+        run.settings.source(source_name)  # an unknown name is a configuration error
+    _require_schema(run)
+    outcomes = sync_sources(run.engine, run.settings, now_local, only=source_name, progress=progress_for())
+    click.echo(format_summary(outcomes))
+    return EXIT_SOURCE_FAILED if any(o.status == FAILED for o in outcomes) else 0
+
+
+def _require_schema(run: Invocation) -> None:
+    from monitor.db import schema_ready
+
+    if not schema_ready(run.engine):
+        raise click.UsageError("the database has no schema yet: run `motcua init` first")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     try:

@@ -60,6 +60,8 @@ class SourceSettings:
     overlap_minutes: int = 10            # onestop_api: re-read window for late commits
     timeout_seconds: float = 30          # connect and read time-out of every request
     max_retries: int = 5                 # per request, with exponential backoff and jitter
+    backoff_seconds: float = 1           # first retry delay, doubled on every retry (plus jitter)
+    max_retry_seconds: float = 300       # a request's retries give up after this much time in all
     max_pages: int = 10_000              # portal_html: a crawl longer than this is an error, not a loop
 
 

@@ -1,0 +1,149 @@
+"""Writing batches into the store, shared by every connector.
+
+Each batch is one transaction: its records upserted in bulk on their natural key, their child
+rows replaced set-wise, its rejected input, the connector's bookkeeping and the source's cursor.
+The cursor is committed with the rows it covers, so a run killed at any moment leaves the store
+where the last committed batch left it, and the next run resumes from there.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+
+from sqlalchemy import Engine, bindparam, delete, insert, select
+from sqlmodel import Session
+
+from connectors.base import Batch, Rows
+from monitor.db import session_scope, upsert
+from monitor.models import BookFile, RejectedInput, SyncCursor
+
+# Columns that say when a row was written, not what the source holds: they don't make an update.
+STAMPS = frozenset({"synced_at"})
+# Keys per IN (...) list: well under every SQLite build's limit on bound parameters.
+IN_CHUNK = 500
+
+
+@dataclass
+class LoadCounts:
+    read: int = 0        # records read, each counted once per run
+    inserted: int = 0    # records new to the store
+    updated: int = 0     # records the store held with other values
+    rejected: int = 0    # input refused, stored in rejected_input
+
+
+class Loader:
+    """Loads the batches of one run of one source."""
+
+    def __init__(self, engine: Engine, source: str, run_id: int, clock: Callable[[], datetime]):
+        self.engine = engine
+        self.source = source
+        self.run_id = run_id
+        self.clock = clock
+        self.counts = LoadCounts()
+        self._seen: set[tuple] = set()
+
+    def load(self, batch: Batch) -> None:
+        records = batch.records
+        rows = _last_of_each(records.rows, records.key)
+        with session_scope(self.engine) as session:
+            before = _existing(session, records, rows)
+            if batch.replaces is not None:
+                table = records.table.__table__
+                session.execute(delete(table).where(*(table.c[name] == value for name, value in batch.replaces.items())))
+            if rows:
+                upsert(session, records.table, rows, records.key, update=_columns(rows, records.key))
+            _replace_children(session, batch.children, [row[records.key[0]] for row in rows])
+            for state in batch.bookkeeping:
+                upsert(session, state.table, state.rows, state.key, update=_columns(state.rows, state.key))
+            if batch.rejected:
+                now = self.clock()
+                session.execute(insert(RejectedInput), [
+                    {"run_id": self.run_id, "source": self.source, "location": rejection.location,
+                     "reason": rejection.reason, "raw": rejection.raw, "created_at": now}
+                    for rejection in batch.rejected])
+            if batch.cursor is not None:
+                upsert(session, SyncCursor, [{"source": self.source, "cursor": batch.cursor,
+                                              "updated_at": self.clock()}], ("source",))
+        self._count(records, rows, before, len(batch.rejected))
+
+    def _count(self, records: Rows, rows: list[dict], before: dict[tuple, dict], rejected: int) -> None:
+        for row in rows:
+            key = _key_of(row, records.key)
+            seen_key = (records.table.__tablename__, *key)
+            if seen_key not in self._seen:
+                self._seen.add(seen_key)
+                self.counts.read += 1
+            old = before.get(key)
+            if old is None:
+                self.counts.inserted += 1
+            elif any(old[name] != value for name, value in row.items() if name not in STAMPS):
+                self.counts.updated += 1
+        self.counts.rejected += rejected
+
+
+def read_cursor(engine: Engine, source: str) -> str | None:
+    with Session(engine) as session:
+        return session.scalar(select(SyncCursor.cursor).where(SyncCursor.source == source))
+
+
+def read_book_files(engine: Engine, source: str) -> dict[str, BookFile]:
+    with Session(engine) as session:
+        return {book.path: book for book in session.scalars(select(BookFile).where(BookFile.source == source))}
+
+
+def _key_of(row: dict, key: tuple[str, ...]) -> tuple:
+    return tuple(row[name] for name in key)
+
+
+def _last_of_each(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
+    """One row per key, the last one read: PostgreSQL refuses to upsert a key twice in one statement."""
+    return list({_key_of(row, key): row for row in rows}.values())
+
+
+def _columns(rows: list[dict], key: tuple[str, ...]) -> list[str]:
+    """The columns an upsert overwrites: those the rows carry, but the key (never a generated id)."""
+    return [name for name in rows[0] if name not in key] if rows else []
+
+
+def _chunks(items: list, size: int = IN_CHUNK) -> Iterable[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _among(column, values: list):
+    """`column IN (values)`, the values written into the SQL rather than bound one by one:
+    PostgreSQL hashes such a list, so the test stays fast even where it scans a table (as it
+    does before the table's first ANALYZE), instead of comparing each row with every value."""
+    return column.in_(bindparam(f"{column.name}_values", values, expanding=True, literal_execute=True))
+
+
+def _existing(session: Session, records: Rows, rows: list[dict]) -> dict[tuple, dict]:
+    """The stored rows with the batch's keys, to tell inserts from updates from unchanged rows.
+
+    The key columns but the last hold one value across a batch (a book row's source): they are
+    compared with `=`, so that the index on the key serves the lookup."""
+    if not rows:
+        return {}
+    table = records.table.__table__
+    *shared, last = records.key
+    if any(row[name] != rows[0][name] for row in rows for name in shared):
+        raise ValueError(f"a batch of {table.name} rows differs in key columns {shared}")
+    same = [table.c[name] == rows[0][name] for name in shared]
+    found: dict[tuple, dict] = {}
+    for chunk in _chunks([row[last] for row in rows]):
+        for stored in session.execute(select(table).where(*same, _among(table.c[last], chunk))).mappings():
+            found[_key_of(stored, records.key)] = dict(stored)
+    return found
+
+
+def _replace_children(session: Session, children: list[Rows], parents: list) -> None:
+    for child in children:
+        table = child.table.__table__
+        parent = table.c[child.key[0]]
+        for chunk in _chunks(parents):
+            session.execute(delete(table).where(_among(parent, chunk)))
+        if child.rows:
+            upsert(session, table, _last_of_each(child.rows, child.key), child.key)

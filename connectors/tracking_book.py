@@ -1,0 +1,225 @@
+"""The counters' tracking books (kind `tracking_book`): .xlsx and .csv files matching a glob.
+
+Each file has title rows, then a header row (the first with a cell `Mã hồ sơ`), then one row per
+dossier; columns are found by their header text. A file already read and unchanged is not read
+again; a changed file is read again and its rows replace those it gave before (a code corrected
+by hand must not leave the wrong one behind). A file that cannot be read fails the source once
+the other files are read.
+"""
+from __future__ import annotations
+
+import csv
+import glob
+import hashlib
+import io
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+
+import openpyxl
+
+from connectors.base import Batch, Connector, Rejection, Rows, SourceError, agency_code_in
+from connectors.parsing import code_key, normalize_text, parse_vn_datetime
+from monitor.config import SourceSettings
+from monitor.models import BookFile, BookRow
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".xlsx", ".csv")
+CODE = "mã hồ sơ"
+PROCEDURE = "tên thủ tục hành chính"
+AGENCY = "cơ quan chủ trì giải quyết"
+RECEIVED = "ngày, giờ nhận hồ sơ"
+APPOINTMENT = "hẹn trả kết quả"
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be opened, or holds no tracking book."""
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What identifies a file's content: unchanged size and mtime, or failing those, its hash."""
+    path: str
+    size: int
+    mtime: float
+    sha256: str
+
+
+class TrackingBookConnector(Connector):
+
+    def __init__(self, source: SourceSettings, synced_at: datetime, known_files: dict[str, BookFile]):
+        super().__init__(source, synced_at)
+        self.known_files = known_files
+
+    def batches(self) -> Iterator[Batch]:
+        paths = self._matching_files()
+        failures = []
+        for path in paths:
+            try:
+                batch = self._read_if_changed(path)
+            except UnreadableFile as exc:
+                failures.append(f"{path.name}: {exc}")
+                continue
+            if batch is not None:
+                yield batch
+        if failures:
+            raise SourceError(f"{len(failures)} of {len(paths)} files could not be read: " + "; ".join(failures))
+
+    def _matching_files(self) -> list[Path]:
+        matches = sorted(Path(p) for p in glob.glob(self.source.path, recursive=True))
+        # Excel's lock files (~$name.xlsx) sit next to every open workbook.
+        paths = [p for p in matches if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("~$")]
+        for ignored in sorted(set(matches) - set(paths)):
+            if ignored.is_file():
+                log.info("%s: %s is not a tracking book (.xlsx or .csv), skipped", self.source.name, ignored)
+        if not paths:
+            raise SourceError(f"no .xlsx or .csv file matches {self.source.path}")
+        return paths
+
+    def _read_if_changed(self, path: Path) -> Batch | None:
+        try:
+            stat = path.stat()
+            known = self.known_files.get(str(path))
+            if known is not None and (known.size, known.mtime) == (stat.st_size, stat.st_mtime):
+                return None
+            content = path.read_bytes()
+        except OSError as exc:
+            raise UnreadableFile(exc.strerror or str(exc)) from None
+        state = FileState(str(path), len(content), stat.st_mtime, hashlib.sha256(content).hexdigest())
+        if known is not None and (known.size, known.sha256) == (state.size, state.sha256):
+            # Touched or copied, same content: only the new mtime is worth saving.
+            return self._batch(state, [], [], rows_in_file=known.rows, replace=False)
+        rows, rejected = self._read(path, content)
+        return self._batch(state, rows, rejected, rows_in_file=len(rows), replace=True)
+
+    def _batch(self, state: FileState, rows: list[dict], rejected: list[Rejection], rows_in_file: int,
+               replace: bool) -> Batch:
+        book_file = {"source": self.source.name, "path": state.path, "size": state.size, "mtime": state.mtime,
+                     "sha256": state.sha256, "rows": rows_in_file, "read_at": self.synced_at}
+        file_name = Path(state.path).name
+        return Batch(
+            records=Rows(BookRow, ("source", "code_key"), rows),
+            replaces={"source": self.source.name, "file": file_name} if replace else None,
+            bookkeeping=[Rows(BookFile, ("source", "path"), [book_file])],
+            rejected=rejected,
+        )
+
+    def _read(self, path: Path, content: bytes) -> tuple[list[dict], list[Rejection]]:
+        lines = _xlsx_lines(content) if path.suffix.lower() == ".xlsx" else _csv_lines(content)
+        rows, rejected = [], []
+        columns = None
+        for number, cells in lines:
+            if columns is None:
+                columns = _header(cells)
+                continue
+            code = _text(_cell(cells, columns[CODE]))
+            if not code:
+                continue  # blank lines, signature lines
+            try:
+                rows.append(self._row(code, cells, columns, path.name, number))
+            except ValueError as exc:
+                rejected.append(Rejection(f"{path.name}:{number}", str(exc),
+                                          json.dumps([_text(cell) for cell in cells], ensure_ascii=False)))
+        if columns is None:
+            raise UnreadableFile("no header row with a cell 'Mã hồ sơ'")
+        return rows, rejected
+
+    def _row(self, code: str, cells: list, columns: dict[str, int], file_name: str, number: int) -> dict:
+        received = _cell(cells, columns[RECEIVED])
+        if _text(received) == "":
+            raise ValueError("no receipt date (Ngày, giờ nhận hồ sơ)")
+        try:
+            received_at, has_time = _date_time(received)
+        except ValueError as exc:
+            raise ValueError(f"unreadable receipt date (Ngày, giờ nhận hồ sơ): {exc}") from None
+        appointment = _cell(cells, columns.get(APPOINTMENT))
+        try:
+            appointment_date = _date_time(appointment)[0].date() if _text(appointment) else None
+        except ValueError:
+            appointment_date = None  # informative only: an unreadable one does not reject the row
+        return {
+            "source": self.source.name,
+            "code": code,
+            "code_key": code_key(code),
+            "agency_code": agency_code_in(_text(_cell(cells, columns.get(AGENCY)))),
+            "procedure_name": _text(_cell(cells, columns.get(PROCEDURE))) or None,
+            "received_at": received_at,
+            "received_has_time": has_time,
+            "appointment_date": appointment_date,
+            "file": file_name,
+            "row_number": number,
+            "synced_at": self.synced_at,
+        }
+
+
+def _xlsx_lines(content: bytes) -> Iterator[tuple[int, tuple]]:
+    """(row number as Excel shows it, cell values) of the first sheet."""
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001  openpyxl raises many kinds for a file that is not a workbook
+        raise UnreadableFile(f"not a readable .xlsx file ({type(exc).__name__}: {exc})") from None
+    try:
+        rows = list(workbook.worksheets[0].iter_rows())
+    except Exception as exc:  # noqa: BLE001  a damaged sheet fails like a file that does not open
+        raise UnreadableFile(f"a damaged .xlsx file ({type(exc).__name__}: {exc})") from None
+    finally:
+        workbook.close()
+    for cells in rows:
+        row_number = next((cell.row for cell in cells if hasattr(cell, "row")), None)
+        if row_number is not None:  # a row with no cell at all is blank
+            yield row_number, tuple(cell.value for cell in cells)
+
+
+def _csv_lines(content: bytes) -> Iterator[tuple[int, list]]:
+    """(line number where the row starts, cells); UTF-8 with or without a byte-order mark."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    line = 1
+    for cells in reader:
+        yield line, cells
+        line = reader.line_num + 1  # a quoted cell can span lines: the next row starts after them
+
+
+def _header(cells) -> dict[str, int] | None:
+    """Column positions by header text, when this is the header row."""
+    names = {_folded(cell): index for index, cell in reversed(list(enumerate(cells))) if _text(cell)}
+    if CODE not in names:
+        return None
+    if RECEIVED not in names:
+        raise UnreadableFile(f"the header row has no column '{RECEIVED}'")
+    return names
+
+
+def _folded(cell) -> str:
+    return " ".join(_text(cell).casefold().split())
+
+
+def _cell(cells, index: int | None):
+    return cells[index] if index is not None and index < len(cells) else None
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return normalize_text(str(value))
+
+
+def _date_time(value) -> tuple[datetime, bool]:
+    """A receipt time: a real Excel date cell, or `dd/mm/yyyy HH:MM` / `dd/mm/yyyy` text."""
+    if isinstance(value, datetime):
+        # An Excel date cell without a time holds midnight: the book gave no time.
+        return value.replace(microsecond=0), value.time() != time(0, 0)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0, 0)), False
+    if isinstance(value, str):
+        return parse_vn_datetime(value)
+    raise ValueError(f"unreadable date {value!r}: a number, not a date")
