@@ -11,6 +11,7 @@ import logging
 import sys
 import traceback
 from dataclasses import dataclass
+from datetime import date, datetime, time
 
 import click
 
@@ -83,6 +84,148 @@ def sync(run: Invocation, source_name: str | None) -> int:
     outcomes = sync_sources(run.engine, run.settings, now_local, only=source_name, progress=progress_for())
     click.echo(format_summary(outcomes))
     return EXIT_SOURCE_FAILED if any(o.status == FAILED for o in outcomes) else 0
+
+
+def _moment(text: str | None) -> datetime | None:
+    """T of interface.md: `2026-03-31T17:00` (seconds optional), or `2026-03-31`: the end of that day."""
+    if text is None:
+        return None
+    try:
+        if len(text.strip()) == 10:
+            return datetime.combine(date.fromisoformat(text.strip()), time(23, 59, 59))
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is not None:  # every stored time is local, without a zone
+        raise click.BadParameter(f"{text!r} is not a local date-time such as 2026-03-31T17:00 or a date",
+                                 param_hint="--as-of")
+    return moment.replace(microsecond=0)
+
+
+@command()
+@click.option("--as-of", "as_of", metavar="T", help="audit the store as of T (default: now); a date means its end")
+@click.option("--from", "date_from", metavar="D", type=click.DateTime(["%Y-%m-%d"]),
+              help="first day of the figures' period")
+@click.option("--to", "date_to", metavar="D", type=click.DateTime(["%Y-%m-%d"]),
+              help="last day of the period; the audit is as of its end")
+@click.option("--agency", metavar="CODE", help="only this agency's findings and figures")
+@click.option("--rule", "rule_id", metavar="ID", help="only this rule's findings")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              help="default: table on a terminal, json otherwise")
+@click.option("--output", metavar="PATH", type=click.Path(dir_okay=False), help="write here instead of stdout")
+@click.option("--fail-on-breach", is_flag=True, help="exit 1 when any finding is open (not exempted)")
+def audit(run: Invocation, as_of: str | None, date_from: datetime | None, date_to: datetime | None,
+          agency: str | None, rule_id: str | None, output_format: str | None, output: str | None,
+          fail_on_breach: bool) -> int:
+    """Evaluate the rules on what is in the database; print findings and figures."""
+    from monitor.clock import now_local
+    from reports.audit_output import write_csv, write_json, write_table
+    from rules.audit import run_audit
+    from rules.registry import RULE_IDS
+
+    if as_of is not None and date_to is not None:
+        raise click.UsageError("--as-of and --to exclude each other: a period's figures are as of the end of --to")
+    if (date_from is None) != (date_to is None):
+        raise click.UsageError("--from and --to go together")
+    if date_from is not None and date_from > date_to:
+        raise click.UsageError("--from is after --to")
+    if rule_id is not None and rule_id not in RULE_IDS:
+        raise click.BadParameter(f"{rule_id!r} is not a rule; the rules are: {', '.join(RULE_IDS)}",
+                                 param_hint="--rule")
+    output_format = output_format or ("table" if sys.stdout.isatty() and output is None else "json")
+    if output_format == "xlsx" and output is None:
+        raise click.UsageError("--format xlsx needs --output PATH")
+    _require_schema(run)
+    now = now_local()
+    period = (date_from.date(), date_to.date()) if date_to is not None else None
+    moment = _moment(as_of) or (datetime.combine(period[1], time(23, 59, 59)) if period else now)
+    result = run_audit(run.engine, run.settings, as_of=moment, now=now, period=period, agency=agency, rule=rule_id)
+    for stale in result.stale:
+        click.echo(f"warning: source {stale['source']} is stale ({stale['reason']}); skipped: "
+                   f"{', '.join(stale['skipped_rules'])}", err=True)
+    if output_format == "xlsx":
+        from reports.workbook import write_workbook
+
+        write_workbook(result, output, agency_names=_agency_names(run.engine))
+    else:
+        write = {"json": write_json, "csv": write_csv, "table": write_table}[output_format]
+        if output is None:
+            write(result, sys.stdout)
+        else:
+            with open(output, "w", encoding="utf-8", newline="") as file:
+                write(result, file)
+    return EXIT_BREACHES if fail_on_breach and result.open_findings else 0
+
+
+def _agency_names(engine) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from monitor.models import Agency
+
+    with engine.connect() as connection:
+        return dict(connection.execute(select(Agency.code, Agency.name)).all())
+
+
+exempt_group = click.Group("exempt", help="Add, list and lift exemptions (always with a reason and an expiry).")
+cli.add_command(exempt_group)
+
+
+@command(group=exempt_group, name="add")
+@click.option("--rule", "rule_id", metavar="ID", required=True, help="the rule the exemption is for")
+@click.option("--subject", metavar="CODE", help="a dossier or procedure code ...")
+@click.option("--agency", metavar="CODE", help="... or a whole agency")
+@click.option("--reason", metavar="TEXT", required=True, help="why (required)")
+@click.option("--until", metavar="DATE", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="in force to the end of this day (required)")
+@click.option("--by", "author", metavar="NAME", help="who decided (default: the user running the command)")
+def exempt_add(run: Invocation, rule_id: str, subject: str | None, agency: str | None, reason: str,
+               until: datetime, author: str | None) -> None:
+    """Exempt the findings of a rule for one subject or one agency, until a date."""
+    import getpass
+
+    from monitor.clock import now_local
+    from monitor.db import session_scope
+    from rules.exemptions import ExemptionError, add
+
+    try:
+        with session_scope(run.engine) as session:
+            exemption = add(session, rule=rule_id, subject=subject, agency=agency, reason=reason,
+                            until=until.date(), author=author or getpass.getuser(), now=now_local())
+    except ExemptionError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"exemption {exemption.id}: {exemption.rule} for "
+               f"{exemption.subject or 'agency ' + exemption.agency_code}, until {exemption.until.isoformat()}")
+
+
+@command(group=exempt_group, name="list")
+def exempt_list(run: Invocation) -> None:
+    """Every exemption, with its state now."""
+    from monitor.clock import now_local
+    from monitor.db import session_scope
+    from rules.exemptions import listing, state
+
+    now = now_local()
+    with session_scope(run.engine) as session:
+        for e in listing(session):
+            target = e.subject if e.subject else f"agency {e.agency_code}"
+            click.echo(f"{e.id}\t{e.rule}\t{target}\tuntil {e.until.isoformat()}\t{state(e, now)}\t"
+                       f"by {e.author}\t{e.reason}")
+
+
+@command(group=exempt_group, name="lift")
+@click.argument("exemption_id", metavar="ID", type=int)
+def exempt_lift(run: Invocation, exemption_id: int) -> None:
+    """Withdraw an exemption (it stays listed, as lifted)."""
+    from monitor.clock import now_local
+    from monitor.db import session_scope
+    from rules.exemptions import ExemptionError, lift
+
+    try:
+        with session_scope(run.engine) as session:
+            lift(session, exemption_id, now_local())
+    except ExemptionError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"exemption {exemption_id} lifted")
 
 
 def _require_schema(run: Invocation) -> None:

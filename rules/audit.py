@@ -1,0 +1,213 @@
+"""One audit: every rule and figure of rules.md as of a moment T.
+
+In order: judge the sources' staleness at `now` (the clock); decide which rules and parts run;
+write the working-day tables and the dossiers as of T (rules.workdays, rules.due) into temporary
+tables on one connection; let every rule write its findings into another (audit_finding); count
+the figures; then apply monitor_from, the findings history (only for a complete audit at the
+present moment) and the exemptions in force at T. Nothing else in the store changes.
+"""
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from operator import attrgetter
+
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, true
+
+from monitor.config import Settings
+from monitor.models import BookRow
+from rules import due, figures, history
+from rules.base import AuditContext, audit_finding
+from rules.exemptions import Exemptions
+from rules.registry import RULE_IDS, RULES, runnable
+from rules.sql import create_scratch, end_of
+from rules.stale import StaleSource, stale_sources
+from rules.workdays import WorkdayTables, calendar_of
+
+OPEN, EXEMPTED = "open", "exempted"
+PG_WORK_MEM = "256MB"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFinding:
+    """One finding at T, as reports and the JSON output show it."""
+    rule: str
+    subject: str
+    agency: str | None
+    procedure: str | None
+    due_date: date | None
+    detail: str
+    status: str                          # "open" | "exempted"
+    reason: str | None = None            # entry.invalid
+    days_late: int | None = None         # working days past the due date at T
+    first_seen: datetime | None = None   # from the findings history, when known
+
+    def to_json(self) -> dict:
+        out = {"rule": self.rule, "subject": self.subject, "agency": self.agency, "procedure": self.procedure}
+        if self.rule.startswith("ontime."):  # interface.md: due_date only for the ontime rules
+            out["due_date"] = self.due_date.isoformat() if self.due_date else None
+        out["detail"] = self.detail
+        out["status"] = self.status
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.days_late is not None:
+            out["days_late"] = self.days_late
+        if self.first_seen is not None:
+            out["first_seen"] = self.first_seen.isoformat(timespec="seconds")
+        return out
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    as_of: datetime
+    period: tuple[date, date] | None
+    findings: list[AuditFinding]
+    stale: list[dict]
+    figures: list[dict]
+    skipped_rules: set[str]
+
+    def to_json(self) -> dict:
+        """The object of interface.md (`motcua audit --format json`)."""
+        return {**self.summary_json(), "findings": [f.to_json() for f in self.findings]}
+
+    def summary_json(self) -> dict:
+        """to_json() with the findings left out (an empty list in their place), for writers
+        that write them in slices."""
+        return {
+            "as_of": self.as_of.isoformat(timespec="seconds"),
+            "period": {"from": self.period[0].isoformat(), "to": self.period[1].isoformat()} if self.period else None,
+            "findings": [],
+            "stale": self.stale,
+            "figures": self.figures,
+        }
+
+    @property
+    def open_findings(self) -> list[AuditFinding]:
+        return [f for f in self.findings if f.status == OPEN]
+
+
+def run_audit(engine: Engine, settings: Settings, *, as_of: datetime, now: datetime,
+              period: tuple[date, date] | None = None, agency: str | None = None,
+              rule: str | None = None) -> AuditResult:
+    """The audit at T = `as_of`, staleness judged at `now`.
+
+    With a period, T must be the end of its last day (a period's figures are as of its end).
+    Only a complete audit at the present moment (as_of == now, no agency or rule filter) updates
+    the findings history."""
+    if rule is not None and rule not in RULE_IDS:
+        raise ValueError(f"unknown rule {rule!r}; the rules are: {', '.join(RULE_IDS)}")
+    if period is not None and (period[0] > period[1] or as_of != end_of(period[1])):
+        raise ValueError(f"a period's audit is as of the end of its last day: {period} with as_of {as_of}")
+    calendar = calendar_of(settings.calendar)
+    with engine.connect() as connection:
+        try:
+            # Everything the audit reads comes from one state of the store, even while a sync writes.
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Hash joins and aggregates over every dossier: kept in memory, not spilled to disk.
+                    connection.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+                stale = stale_sources(connection, settings.sources, now)
+                book_sources = _book_sources(connection, settings)
+                running, skipped = runnable(frozenset().union(*(s.unavailable for s in stale)), book_sources)
+                workdays = WorkdayTables(connection, calendar, *due.calendar_range(connection, as_of))
+                due.build(connection, workdays, as_of=as_of, working_hours=settings.calendar.working_hours,
+                          same_day_cutoff=settings.rules.same_day_cutoff)
+                context = AuditContext(connection=connection, as_of=as_of, settings=settings.rules,
+                                       calendar=calendar, workdays=workdays)
+                _evaluate(context, running)
+                counted = figures.compute(context, period, skipped)
+                _drop_before_go_live(connection, settings.rules.monitor_from)
+                exemptions = Exemptions(connection, as_of)
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="READ COMMITTED")
+            with connection.begin():
+                if as_of == now and agency is None and rule is None:
+                    history.update_history(connection, running, skipped, now)
+                findings = _findings(connection, exemptions, as_of, agency, rule)
+        finally:
+            # Closing the connection discards its temporary tables at once (dropping them one by
+            # one costs about as much as filling them); the pool opens a new one when needed.
+            connection.invalidate()
+    return AuditResult(
+        as_of=as_of, period=period, findings=findings,
+        stale=[_stale_json(s, book_sources) for s in stale],
+        figures=[f for f in counted if agency is None or f["agency"] == agency],
+        skipped_rules=set(skipped),
+    )
+
+
+def _evaluate(context: AuditContext, running: dict[str, frozenset[str]]) -> None:
+    """Every rule that runs writes its findings into audit_finding, set-wise."""
+    create_scratch(context.connection, audit_finding)
+    columns = [c.name for c in audit_finding.columns]
+    for rule in RULES:
+        query = rule.findings(context, running[rule.id]) if rule.id in running else None
+        if query is not None:
+            context.connection.execute(insert(audit_finding).from_select(columns, query))
+    if context.connection.dialect.name == "sqlite":
+        # SQLite has no hash join: without the index, matching each finding of the history
+        # against these would read them all, every time. PostgreSQL hashes them instead.
+        context.connection.execute(text("CREATE INDEX audit_finding_key ON audit_finding (rule, subject)"))
+
+
+def _drop_before_go_live(connection: Connection, monitor_from: date | None) -> None:
+    """rules.md: dossiers received before monitor_from give no dossier findings (the figures,
+    counted before this, still count them)."""
+    if monitor_from is not None:
+        connection.execute(delete(audit_finding).where(audit_finding.c.received < monitor_from))
+
+
+def _findings(connection: Connection, exemptions: Exemptions, as_of: datetime, agency: str | None,
+              rule: str | None) -> list[AuditFinding]:
+    f, seen = audit_finding, history.history
+    query = (
+        select(f.c.rule, f.c.subject, f.c.agency, f.c.procedure, f.c.due_date, f.c.detail, f.c.reason, f.c.days_late,
+               seen.c.first_seen)
+        .select_from(f.outerjoin(seen, and_(seen.c.rule == f.c.rule, seen.c.subject == f.c.subject,
+                                            seen.c.first_seen <= as_of)))
+        .where(f.c.agency == agency if agency is not None else true(), f.c.rule == rule if rule is not None else true())
+    )
+    # A province has hundreds of thousands of findings: the same rule, agency, procedure, dates
+    # come back as new objects on every row, so they are shared; and the cyclic garbage
+    # collector, which would run over and over while they are built, waits (none forms a cycle).
+    shared: dict = {}
+    share = shared.setdefault
+    findings = []
+    with _collector_paused():
+        for rule_id, subject, agency_code, procedure, due_date, detail, reason, days_late, first_seen in (
+                connection.execute(query)):
+            status = EXEMPTED if exemptions.cover(rule_id, subject, agency_code) else OPEN
+            findings.append(AuditFinding(share(rule_id, rule_id), subject, share(agency_code, agency_code),
+                                         share(procedure, procedure), share(due_date, due_date), detail, status,
+                                         reason, days_late, share(first_seen, first_seen)))
+    # Sorted here, not in SQL: stores collate differently, and Python compares code points.
+    findings.sort(key=attrgetter("rule", "subject"))
+    return findings
+
+
+@contextmanager
+def _collector_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _book_sources(connection: Connection, settings: Settings) -> tuple[str, ...]:
+    configured = {s.name for s in settings.sources if s.kind == "tracking_book"}
+    stored = set(connection.execute(select(BookRow.source).distinct()).scalars())
+    return tuple(sorted(configured | stored))
+
+
+def _stale_json(stale: StaleSource, book_sources: tuple[str, ...]) -> dict:
+    _, skipped = runnable(stale.unavailable, book_sources)
+    return {"source": stale.source, "kind": stale.kind,
+            "last_success": stale.last_success.isoformat(timespec="seconds") if stale.last_success else None,
+            "reason": stale.reason, "skipped_rules": skipped}

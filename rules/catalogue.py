@@ -1,0 +1,40 @@
+"""catalogue.*: procedures whose time limit or fee the monitor cannot read, and says so."""
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from monitor.deadlines import TimeLimitKind
+from monitor.models import Procedure
+from rules.base import CATALOGUE, AuditContext, Rule, finding
+from rules.sql import text_of
+
+UNKNOWN_FEE = "unknown"
+
+
+class UnknownTimeLimit(Rule):
+    """The time limit text is not in the grammar, so no due date can be computed from it.
+    (A detail page without the label leaves the kind None: that is not this breach.)"""
+    id = "catalogue.unknown_time_limit"
+    subject = "procedure"
+    needs = frozenset({CATALOGUE})
+
+    def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
+        p = Procedure.__table__
+        return select(*finding(
+            self.id, subject=p.c.code, agency=p.c.agency_code, procedure=p.c.code,
+            detail=text_of("Thời hạn giải quyết không xác định được: «", p.c.time_limit_text, "»"),
+        )).where(p.c.time_limit_kind == TimeLimitKind.UNKNOWN.value)
+
+
+class UnknownFee(Rule):
+    """The fee text names no amount and is not one of the free phrasings."""
+    id = "catalogue.unknown_fee"
+    subject = "procedure"
+    needs = frozenset({CATALOGUE})
+
+    def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
+        p = Procedure.__table__
+        return select(*finding(
+            self.id, subject=p.c.code, agency=p.c.agency_code, procedure=p.c.code,
+            detail=text_of("Phí, lệ phí không xác định được: «", p.c.fee_text, "»"),
+        )).where(p.c.fee_status == UNKNOWN_FEE)

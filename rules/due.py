@@ -1,0 +1,314 @@
+"""The dossiers as of T, one row each, with their due dates and state: `audit_dossier`.
+
+Built once per audit into a temporary table, set-wise in SQL; the dossier rules and the figures
+are then filters and counts over it. For every one-stop dossier received by T it holds:
+
+- the legal due date D (rules.md "The legal due date of a dossier") and the effective due date
+  D' after the supplement pauses, and whether the dossier is paused at T;
+- its state at T: early, on_time or late (status 9, 10 resolved by T), stopped (status 3, 7, 8
+  resolved by T: counted as on time), within or overdue (in progress), or no_finish_date
+  (status 9 or 10 with neither finish nor return date: in no figure);
+- the facts the entry and payment rules need: the ordinal of the effective receipt day R,
+  whether the portal lists it, whether it was paid, and paid online, by T.
+
+Every due date is a lookup in the working-day tables (rules.workdays). monitor.deadlines holds
+the reference functions; the tests check that this SQL agrees with them on random dossiers.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import (
+    Boolean, Column, ColumnElement, Connection, Date, DateTime, Integer, MetaData, String, Table, and_, case, cast,
+    false, func, insert, literal, or_, select, update,
+)
+
+from monitor.calendar import WorkingCalendar
+from monitor.deadlines import TimeLimitKind
+from monitor.models import BookRow, Dossier, Payment, PortalDossier, Procedure, SupplementRequest
+from rules.sql import ceiling, create_scratch, date_of, days_after, flag, seconds, seconds_of_day
+from rules.workdays import WorkdayTables, calendar_day, receipt_ordinal, working_day
+
+metadata = MetaData()
+
+# States at T. Resolved: early, on_time, late, stopped. In progress: within, overdue.
+EARLY, ON_TIME, LATE, STOPPED = "early", "on_time", "late", "stopped"
+WITHIN, OVERDUE = "within", "overdue"
+NO_FINISH_DATE = "no_finish_date"
+RESOLVED = (EARLY, ON_TIME, LATE, STOPPED)
+IN_PROGRESS = (WITHIN, OVERDUE)
+
+FINISHED_STATUSES = (9, 10)       # processed, result returned
+STOPPED_STATUSES = (3, 7, 8)      # refused, withdrawn, processing stopped
+WORKING_DAYS, CALENDAR_DAYS = TimeLimitKind.WORKING_DAYS.value, TimeLimitKind.CALENDAR_DAYS.value
+WORKING_HOURS, SAME_DAY = TimeLimitKind.WORKING_HOURS.value, TimeLimitKind.SAME_DAY.value
+KNOWN_LIMITS = (WORKING_DAYS, CALENDAR_DAYS, WORKING_HOURS, SAME_DAY)
+FEE_BEARING = "fee_bearing"
+ONLINE_PAYMENT = "truc-tuyen"
+
+audit_dossier = Table(
+    "audit_dossier", metadata,
+    Column("code", String(80), nullable=False),  # one row per dossier; no index: every join on it is set-wise
+    Column("agency", String(64)),
+    Column("procedure", String(64)),
+    Column("channel", String(2)),
+    Column("status", Integer),
+    Column("received_at", DateTime, nullable=False),
+    Column("received_on", Date, nullable=False),        # its date
+    Column("created_at", DateTime),
+    Column("appointment_at", DateTime),
+    Column("finished_at", DateTime),
+    Column("returned_at", DateTime),
+    Column("known_procedure", Boolean, nullable=False),  # its MaTTHC is in the catalogue
+    Column("known_limit", Boolean, nullable=False),      # and the catalogue gives its time limit
+    Column("fee_bearing", Boolean, nullable=False),
+    Column("receipt_ordinal", Integer, nullable=False),  # ordinal of R, the effective receipt day
+    Column("on_portal", Boolean, nullable=False),
+    Column("paid", Boolean, nullable=False),             # some payment made by T
+    Column("paid_online", Boolean, nullable=False),      # some truc-tuyen payment made by T
+    Column("end_at", DateTime),        # finish date (9, 10) or end date (3, 7, 8), whenever it is
+    Column("end_on", Date),            # its date, or the receipt date when earlier (for the figures)
+    Column("legal_due", Date),         # D
+    Column("due_date", Date),          # D'
+    Column("paused", Boolean, nullable=False),
+    Column("state", String(16), nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+# The supplement requests made by T, numbered in order per dossier (with the dossier's D);
+# `extension` is E, the working days the request stopped the clock, or NULL while it is
+# unanswered at T.
+audit_request = Table(
+    "audit_request", metadata,
+    Column("code", String(80), primary_key=True),
+    Column("n", Integer, primary_key=True),
+    Column("legal_due", Date, nullable=False),
+    Column("asked_on", Date, nullable=False),
+    Column("extension", Integer),
+    prefixes=["TEMPORARY"],
+)
+
+# D' and paused of the dossiers with requests.
+due_fix = Table(
+    "audit_due_fix", metadata,
+    Column("code", String(80), primary_key=True),
+    Column("due_date", Date),
+    Column("paused", Boolean, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+SCRATCH = (audit_dossier, audit_request, due_fix)
+
+
+def build(connection: Connection, workdays: WorkdayTables, *, as_of: datetime,
+          working_hours: tuple[tuple[time, time], ...], same_day_cutoff: time) -> None:
+    """Fill `audit_dossier` for T = as_of: D first, then D' for the dossiers with requests."""
+    for table in SCRATCH:
+        create_scratch(connection, table)
+    connection.execute(insert(audit_dossier).from_select(
+        [c.name for c in audit_dossier.columns],
+        _dossiers_at(workdays.calendar, as_of, working_hours, same_day_cutoff)))
+    connection.execute(insert(audit_request).from_select(
+        [c.name for c in audit_request.columns], _requests_made_by(as_of)))
+    totals = select(func.sum(audit_request.c.extension).label("total")).group_by(audit_request.c.code).subquery()
+    workdays.extend_by(connection.execute(select(func.max(totals.c.total))).scalar() or 0)
+    connection.execute(insert(due_fix).from_select([c.name for c in due_fix.columns], _supplement_walk()))
+    connection.execute(
+        update(audit_dossier).where(audit_dossier.c.code == due_fix.c.code).values(
+            due_date=due_fix.c.due_date, paused=due_fix.c.paused,
+            state=state_at(as_of, audit_dossier.c.status, audit_dossier.c.end_at, due_fix.c.due_date,
+                           due_fix.c.paused)))
+
+
+def state_at(as_of: datetime, status, end_at, due_date, paused: ColumnElement | None) -> ColumnElement:
+    """rules.md "Resolved, in progress, early, on time, late", as a SQL expression."""
+    finish_day = date_of(end_at)
+    split = case((due_date.is_(None), ON_TIME),  # no due date can be computed: not late
+                 (finish_day < due_date, EARLY),
+                 (finish_day == due_date, ON_TIME),
+                 else_=LATE)
+    overdue = and_(due_date.is_not(None), due_date < as_of.date())
+    if paused is not None:
+        overdue = and_(overdue, ~paused)  # never overdue while paused
+    return case(
+        (and_(status.in_(FINISHED_STATUSES), end_at.is_(None)), NO_FINISH_DATE),
+        (and_(status.in_(FINISHED_STATUSES), end_at <= as_of), split),
+        (and_(status.in_(STOPPED_STATUSES), end_at <= as_of), STOPPED),
+        (overdue, OVERDUE),
+        else_=WITHIN,
+    )
+
+
+def _dossiers_at(calendar: WorkingCalendar, as_of: datetime, working_hours: tuple[tuple[time, time], ...],
+                 same_day_cutoff: time):
+    """The SELECT that fills audit_dossier (D' = D and paused false, for now)."""
+    d, p, portal, pay = Dossier.__table__, Procedure.__table__, PortalDossier.__table__, Payment.__table__
+
+    # 1. The dossier with its procedure, its receipt date's calendar row and the facts joined in.
+    receipt_date = calendar_day.alias("receipt_date")
+    payments = (
+        select(pay.c.dossier_code, func.max(case((pay.c.method == ONLINE_PAYMENT, 1), else_=0)).label("online"))
+        .where(pay.c.paid_at <= as_of)
+        .group_by(pay.c.dossier_code)
+        .subquery("payments")
+    )
+    # What the dossiers need of their procedure, worked out once per procedure.
+    limits = select(
+        p.c.code, p.c.time_limit_kind.label("kind"),
+        flag(p.c.time_limit_kind.in_(KNOWN_LIMITS)).label("known_limit"),
+        flag(p.c.fee_status == FEE_BEARING).label("fee_bearing"),
+        cast(p.c.time_limit_amount, Integer).label("days"),
+        ceiling(p.c.time_limit_amount * 3600).label("limit_seconds"),
+    ).subquery("limits")
+    finish = func.coalesce(d.c.finished_at, d.c.returned_at)
+    stop = func.coalesce(d.c.refused_at, d.c.finished_at, d.c.updated_at)
+    joined = (
+        select(
+            d.c.code, d.c.agency_code.label("agency"), d.c.procedure_code.label("procedure"),
+            d.c.channel, d.c.status, d.c.received_at, receipt_date.c.day.label("received_on"), d.c.created_at,
+            d.c.appointment_at, d.c.finished_at, d.c.returned_at,
+            flag(limits.c.code.is_not(None)).label("known_procedure"),
+            func.coalesce(limits.c.known_limit, false()).label("known_limit"),
+            func.coalesce(limits.c.fee_bearing, false()).label("fee_bearing"),
+            limits.c.kind, limits.c.days, limits.c.limit_seconds,
+            receipt_date.c.ordinal.label("day_ordinal"),
+            receipt_date.c.working.label("day_working"),
+            seconds_of_day(d.c.received_at).label("seconds"),
+            flag(portal.c.code_key.is_not(None)).label("on_portal"),
+            flag(payments.c.dossier_code.is_not(None)).label("paid"),
+            flag(payments.c.online == 1).label("paid_online"),
+            case((d.c.status.in_(FINISHED_STATUSES), finish),
+                 (d.c.status.in_(STOPPED_STATUSES), stop)).label("end_at"),
+        )
+        .select_from(
+            d.join(receipt_date, receipt_date.c.day == date_of(d.c.received_at))
+            .outerjoin(limits, limits.c.code == d.c.procedure_code)
+            .outerjoin(portal, portal.c.code_key == d.c.code_key)
+            .outerjoin(payments, payments.c.dossier_code == d.c.code)
+        )
+        .where(d.c.received_at <= as_of)
+        .subquery("joined")
+    )
+
+    # 2. Ordinals: of R, and of D for the limits counted in working days, hours or the same day.
+    j = joined.c
+    r_ordinal = receipt_ordinal(j.day_ordinal, j.day_working, j.seconds, calendar)
+    same_day_in_time = and_(j.day_working == 1, j.seconds <= seconds(same_day_cutoff))
+    end_on = date_of(j.end_at)
+    timed = select(
+        joined,
+        r_ordinal.label("receipt_ordinal"),
+        # rules.md: for the figures' periods, an end earlier than the receipt is taken as the receipt.
+        case((end_on < j.received_on, j.received_on), else_=end_on).label("end_on"),
+        case((j.kind == WORKING_DAYS, r_ordinal + j.days),
+             (j.kind == SAME_DAY, j.day_ordinal + case((same_day_in_time, 0), else_=1)),
+             (j.kind == WORKING_HOURS, _hours_due_ordinal(j, working_hours))).label("due_ordinal"),
+    ).subquery("timed")
+
+    # 3. The due day: one lookup; a calendar-day limit first finds R + N days, then the first
+    # working day on or after it.
+    t = timed.c
+    receipt_day = working_day.alias("receipt_day")
+    last_day = calendar_day.alias("last_day")
+    due_day = working_day.alias("due_day")
+    legal_due = case((t.known_limit, due_day.c.day), else_=date_of(t.appointment_at))
+    return select(
+        *(t[c.name] for c in audit_dossier.columns if c.name not in ("legal_due", "due_date", "paused", "state")),
+        legal_due.label("legal_due"),
+        legal_due.label("due_date"),
+        false().label("paused"),
+        state_at(as_of, t.status, t.end_at, legal_due, None).label("state"),
+    ).select_from(
+        timed
+        .outerjoin(receipt_day, and_(t.kind == CALENDAR_DAYS, receipt_day.c.ordinal == t.receipt_ordinal))
+        .outerjoin(last_day, last_day.c.day == days_after(receipt_day.c.day, t.days))
+        .outerjoin(due_day, due_day.c.ordinal == func.coalesce(
+            t.due_ordinal, last_day.c.ordinal + 1 - last_day.c.working))
+    )
+
+
+def _hours_due_ordinal(j, working_hours: tuple[tuple[time, time], ...]) -> ColumnElement:
+    """The ordinal of the day on which H working hours from the receipt end.
+
+    Working time is counted in seconds from the start of the tables: a working day whose ordinal
+    is k covers (k - 1) * W to k * W, W being the working seconds of a day. Counting starts at the
+    receipt (inside a period), at the next period's start (between periods), or at the next
+    working day's start; it ends on the day whose slice holds start + H (an end exactly at the
+    close of the day is that day)."""
+    day_seconds = sum(seconds(close) - seconds(opens) for opens, close in working_hours)
+    worked_today = sum(
+        case((j.seconds <= seconds(opens), 0), (j.seconds >= seconds(close), seconds(close) - seconds(opens)),
+             else_=j.seconds - seconds(opens))
+        for opens, close in working_hours)
+    start = (j.day_ordinal - j.day_working) * day_seconds + j.day_working * worked_today
+    return (start + j.limit_seconds + day_seconds - 1) // day_seconds
+
+
+def _requests_made_by(as_of: datetime):
+    """rules.md "Supplement requests stop the clock": the requests made by T, in order, with E."""
+    s = SupplementRequest.__table__
+    asked = calendar_day.alias("asked")
+    answered = calendar_day.alias("answered")
+    answered_by_t = s.c.answered_at <= as_of
+    # E: the working days d with date(asked) < d <= date(answered); NULL while unanswered at T.
+    extension = case((and_(answered_by_t, answered.c.ordinal > asked.c.ordinal), answered.c.ordinal - asked.c.ordinal),
+                     (answered_by_t, 0))
+    order = func.row_number().over(partition_by=s.c.dossier_code, order_by=(s.c.requested_at, s.c.seq))
+    return (
+        select(s.c.dossier_code, order, audit_dossier.c.legal_due, date_of(s.c.requested_at), extension)
+        .select_from(s.join(audit_dossier, audit_dossier.c.code == s.c.dossier_code)
+                     .join(asked, asked.c.day == date_of(s.c.requested_at))
+                     .outerjoin(answered, answered.c.day == date_of(s.c.answered_at)))
+        .where(s.c.requested_at <= as_of, audit_dossier.c.legal_due.is_not(None))
+    )
+
+
+def _supplement_walk():
+    """D' and paused for each dossier with requests: a walk through its requests in order, with a
+    running due date that starts at D (a recursive query, one step per request)."""
+    r = audit_request
+    due_row = calendar_day.alias("due_row")
+    dossiers = (select(r.c.code, func.max(r.c.n).label("total"), func.max(r.c.legal_due).label("legal_due"))
+                .group_by(r.c.code).subquery("dossiers"))
+    walk = (
+        select(dossiers.c.code, literal(0).label("n"), dossiers.c.total, dossiers.c.legal_due.label("due_date"),
+               due_row.c.ordinal.label("due_ordinal"), false().label("paused"))
+        .select_from(dossiers.join(due_row, due_row.c.day == dossiers.c.legal_due))
+        .cte("walk", recursive=True)
+    )
+    next_due = working_day.alias("next_due")
+    counted = r.c.asked_on <= walk.c.due_date        # a request after the running due date is ignored
+    extended = and_(counted, r.c.extension > 0)      # answered by T: the due date moves E working days
+    step = (
+        select(walk.c.code, walk.c.n + 1, walk.c.total,
+               case((extended, next_due.c.day), else_=walk.c.due_date),
+               case((extended, next_due.c.ordinal), else_=walk.c.due_ordinal),
+               or_(walk.c.paused, and_(counted, r.c.extension.is_(None))))  # unanswered at T: paused
+        .select_from(walk.join(r, and_(r.c.code == walk.c.code, r.c.n == walk.c.n + 1))
+                     .outerjoin(next_due, next_due.c.ordinal == walk.c.due_ordinal + r.c.extension))
+    )
+    walk = walk.union_all(step)
+    return select(walk.c.code, walk.c.due_date, walk.c.paused).where(walk.c.n == walk.c.total)
+
+
+def calendar_range(connection: Connection, as_of: datetime) -> tuple[date, date]:
+    """The dates the working-day tables must cover for an audit at T, before the supplement
+    pauses extend them: from a year before the earliest receipt or request to a year after T
+    plus twice the longest time limit, and every appointment within ten years of T (an
+    appointment date is the due date of a dossier whose time limit is unknown; one further
+    away is a typing error, and such a dossier keeps D as D')."""
+    d = Dossier.__table__
+    earliest = [connection.execute(select(func.min(c))).scalar()
+                for c in (d.c.received_at, PortalDossier.submitted_at, BookRow.received_at,
+                          SupplementRequest.requested_at)]
+    appointments = connection.execute(select(func.min(d.c.appointment_at), func.max(d.c.appointment_at))).one()
+    longest = connection.execute(select(func.max(Procedure.time_limit_amount))
+                                 .where(Procedure.time_limit_kind.in_(KNOWN_LIMITS))).scalar() or 0
+    today, decade, year = as_of.date(), timedelta(days=3653), timedelta(days=366)
+    starts = [e.date() for e in earliest if e is not None]
+    if appointments[0] is not None and appointments[0].date() >= today - decade:
+        starts.append(appointments[0].date())
+    ends = [today + timedelta(days=2 * int(longest))]
+    if appointments[1] is not None and appointments[1].date() <= today + decade:
+        ends.append(appointments[1].date())
+    return min([*starts, today]) - year, max(ends) + year

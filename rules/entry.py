@@ -1,0 +1,168 @@
+"""entry.*: every dossier entered into the one-stop system, on time, synced, and trustworthy."""
+from __future__ import annotations
+
+from sqlalchemy import Select, String, and_, case, exists, func, literal, null, select
+
+from monitor.models import BookRow, Dossier, PortalDossier
+from rules.base import CATALOGUE, ONESTOP, PORTAL_LIST, AuditContext, Rule, book, finding
+from rules.due import FINISHED_STATUSES, audit_dossier as ad
+from rules.sql import date_of, day_text, moment_text, seconds_of_day, text_of
+from rules.workdays import calendar_day, receipt_ordinal, working_day
+
+PORTAL = "portal"
+ONLINE = "2"
+
+
+class Missing(Rule):
+    """On the portal's list as an online dossier, or in a tracking book, but not in the one-stop
+    system (whatever its NgayTao), once the entry grace after its receipt has passed."""
+    id = "entry.missing"
+    subject = "dossier"
+    needs = frozenset({ONESTOP})
+    parameters = ("entry_grace_days",)
+
+    def parts(self, book_sources: tuple[str, ...]) -> dict[str, frozenset[str]]:
+        return {PORTAL: frozenset({PORTAL_LIST}), **{name: frozenset({book(name)}) for name in book_sources}}
+
+    def findings(self, context: AuditContext, parts: frozenset[str]) -> Select | None:
+        # The parts that run, the portal first, then the books by name. The first that names a
+        # dossier speaks for it (the code as it wrote it, its agency, its receipt); every part
+        # that named it is recorded.
+        names = ([PORTAL] if PORTAL in parts else []) + sorted(parts - {PORTAL})
+        if not names:
+            return None
+        rows = [_unentered(context, rank, name) for rank, name in enumerate(names)]
+        candidates = (rows[0].union_all(*rows[1:]) if len(rows) > 1 else rows[0]).cte("candidates")  # read twice
+        c = candidates.c
+        found_by = (func.max(case((c.part == name, 1), else_=0)).label(f"by_{i}") for i, name in enumerate(names))
+        grouped = (select(c.code_key, func.min(c.rank).label("first"), *found_by)
+                   .group_by(c.code_key).subquery("grouped"))
+        g = grouped.c
+
+        def listed(separator: str, values: list[str]):
+            pieces = [case((g[f"by_{i}"] == 1, literal(value + separator, String)), else_=literal("", String))
+                      for i, value in enumerate(values)]
+            return func.rtrim(text_of(*pieces), separator)
+        return (
+            select(*finding(
+                self.id, subject=c.code, agency=c.agency_code, procedure=c.procedure,
+                received=date_of(c.received_at), parts=listed(",", names),
+                detail=text_of("Có trên ", listed(", ", [_place(name) for name in names]), " (nhận ",
+                               moment_text(c.received_at), ") nhưng không có trong hệ thống một cửa điện tử; hạn nhập ",
+                               day_text(c.grace_day))))
+            .select_from(candidates.join(grouped, and_(g.code_key == c.code_key, g.first == c.rank)))
+        )
+
+
+def _place(part: str) -> str:
+    return "Cổng DVC" if part == PORTAL else f"sổ theo dõi {part}"
+
+
+def _unentered(context: AuditContext, rank: int, part: str) -> Select:
+    """The rows of one part, received by T and past the entry grace after their receipt, whose
+    code the one-stop system lacks. R is computed from the row's time as from NgayTiepNhan."""
+    if part == PORTAL:
+        table = PortalDossier.__table__
+        received, procedure, condition = table.c.submitted_at, table.c.procedure_code, table.c.channel == ONLINE
+    else:
+        table = BookRow.__table__
+        received, procedure, condition = table.c.received_at, null(), table.c.source == part
+    dossier = Dossier.__table__
+    receipt_date = calendar_day.alias("receipt_date")
+    grace = working_day.alias("grace")
+    r_ordinal = receipt_ordinal(receipt_date.c.ordinal, receipt_date.c.working, seconds_of_day(received),
+                                context.calendar)
+    return (
+        select(literal(rank).label("rank"), literal(part, String).label("part"), table.c.code_key, table.c.code,
+               table.c.agency_code, procedure.label("procedure"), received.label("received_at"),
+               grace.c.day.label("grace_day"))
+        .select_from(table.join(receipt_date, receipt_date.c.day == date_of(received))
+                     .join(grace, grace.c.ordinal == r_ordinal + context.settings.entry_grace_days))
+        .where(condition, received <= context.as_of, grace.c.day < context.day,
+               ~exists().where(dossier.c.code_key == table.c.code_key))
+    )
+
+
+def _grace_day(context: AuditContext, days: int):
+    """The working day `days` after R (a lookup), and whether it is over at T."""
+    grace = working_day.alias("grace")
+    over = ad.c.receipt_ordinal + days < context.workdays.first_ordinal_from(context.day)
+    return grace, grace.c.ordinal == ad.c.receipt_ordinal + days, over
+
+
+class Late(Rule):
+    """Created in the system (NgayTao) on a date later than the entry grace after R."""
+    id = "entry.late"
+    subject = "dossier"
+    needs = frozenset({ONESTOP})
+    parameters = ("entry_grace_days",)
+
+    def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
+        grace, on, over = _grace_day(context, context.settings.entry_grace_days)
+        return (
+            select(*finding(
+                self.id, subject=ad.c.code, agency=ad.c.agency, procedure=ad.c.procedure,
+                received=ad.c.received_on,
+                detail=text_of("Nhận ", moment_text(ad.c.received_at), ", nhập vào hệ thống ",
+                               moment_text(ad.c.created_at), "; hạn nhập ", day_text(grace.c.day))))
+            .select_from(ad.join(grace, on))
+            # At a past T, a record typed in later was not late yet while its grace ran.
+            .where(over, date_of(ad.c.created_at) > grace.c.day)
+        )
+
+
+class Unsynced(Rule):
+    """Not on the portal's dossier list once the sync grace after R has passed."""
+    id = "entry.unsynced"
+    subject = "dossier"
+    needs = frozenset({ONESTOP, PORTAL_LIST})
+    parameters = ("sync_grace_days",)
+
+    def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
+        grace, on, over = _grace_day(context, context.settings.sync_grace_days)
+        return (
+            select(*finding(
+                self.id, subject=ad.c.code, agency=ad.c.agency, procedure=ad.c.procedure,
+                received=ad.c.received_on,
+                detail=text_of("Nhận ", moment_text(ad.c.received_at),
+                               ", chưa đồng bộ lên Cổng dịch vụ công; hạn đồng bộ ", day_text(grace.c.day))))
+            .select_from(ad.join(grace, on))
+            .where(over, ~ad.c.on_portal)
+        )
+
+
+UNKNOWN_PROCEDURE = "unknown_procedure"
+
+
+class Invalid(Rule):
+    """A record that cannot be trusted as entered; the first reason that applies is given."""
+    id = "entry.invalid"
+    subject = "dossier"
+    needs = frozenset({ONESTOP})
+
+    def parts(self, book_sources: tuple[str, ...]) -> dict[str, frozenset[str]]:
+        return {UNKNOWN_PROCEDURE: frozenset({CATALOGUE})}
+
+    def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
+        reasons = [
+            (and_(ad.c.status.in_(FINISHED_STATUSES), ad.c.finished_at.is_(None)), "missing_finish_date",
+             text_of("Trạng thái ", ad.c.status, " nhưng thiếu ngày kết thúc xử lý (NgayKetThucXuLy)")),
+            (and_(ad.c.status == 10, ad.c.returned_at.is_(None)), "missing_return_date",
+             text_of("Trạng thái 10 nhưng thiếu ngày trả kết quả (NgayTra)")),
+            (ad.c.finished_at < ad.c.received_at, "finish_before_receipt",
+             text_of("Ngày kết thúc xử lý ", moment_text(ad.c.finished_at), " trước ngày tiếp nhận ",
+                     moment_text(ad.c.received_at))),
+        ]
+        if UNKNOWN_PROCEDURE in parts:  # without the catalogue, the next reason that applies is used
+            reasons.insert(0, (~ad.c.known_procedure, UNKNOWN_PROCEDURE,
+                               text_of("Mã thủ tục ", ad.c.procedure, " không có trong danh mục thủ tục hành chính")))
+        reason = case(*((condition, literal(name, String)) for condition, name, _ in reasons))
+        return (
+            select(*finding(
+                self.id, subject=ad.c.code, agency=ad.c.agency, procedure=ad.c.procedure, reason=reason,
+                received=ad.c.received_on,
+                parts=case((reason == UNKNOWN_PROCEDURE, literal(UNKNOWN_PROCEDURE, String)),
+                           else_=literal("", String)),
+                detail=case(*((condition, detail) for condition, _, detail in reasons))))
+            .where(reason.is_not(None))
+        )

@@ -1,0 +1,134 @@
+"""The figures of rules.md per agency and for the province ("*"), counted over audit_dossier.
+
+They count dossiers, never findings: exemptions and monitor_from do not change them. Without a
+period they cover everything received by T (nothing is carried over). The form's identity
+received_total + carried_over = resolved_total + in_progress_total is checked on every audit;
+a failure is a bug in the monitor, so it raises.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import and_, case, func, literal, select, true
+
+from rules.base import AuditContext, audit_finding
+from rules.due import EARLY, IN_PROGRESS, LATE, NO_FINISH_DATE, ON_TIME, OVERDUE, RESOLVED, STOPPED, WITHIN
+from rules.due import audit_dossier as ad
+
+PROVINCE = "*"
+ONLINE, OFFLINE = "2", ("1", "3")
+
+COUNTS = ("received_total", "received_online", "received_offline", "carried_over", "resolved_total",
+          "resolved_early", "resolved_on_time", "resolved_late", "in_progress_total", "in_progress_within",
+          "in_progress_overdue")
+RATES = ("on_time_rate", "entry_rate", "sync_rate", "online_payment_rate")
+
+# The figures that need the due dates, hence the ontime rules' inputs (rules.md "When a source is stale").
+SPLITS = ("resolved_early", "resolved_on_time", "resolved_late", "in_progress_within", "in_progress_overdue",
+          "on_time_rate")
+
+
+class IdentityError(AssertionError):
+    """received_total + carried_over != resolved_total + in_progress_total: a bug, never bad data."""
+
+
+def compute(context: AuditContext, period: tuple[date, date] | None, skipped: Iterable[str]) -> list[dict]:
+    """One dict per agency with any dossier counted, sorted by code, then the province's.
+    Reads audit_dossier and the entry.missing rows of audit_finding (before monitor_from)."""
+    start = period[0] if period else None
+    per_agency = _counts(context, start)
+    missing = (select(audit_finding.c.agency, func.count().label("missing"))
+               .where(audit_finding.c.rule == "entry.missing",
+                      audit_finding.c.received >= start if start else true())
+               .group_by(audit_finding.c.agency))
+    for agency, count in context.connection.execute(missing):  # by their row's receipt date
+        per_agency.setdefault(agency, Counter())["missing"] += count
+    province = sum(per_agency.values(), Counter())
+    rows = [(agency, counts) for agency, counts in sorted(per_agency.items(), key=lambda item: item[0] or "")
+            if agency is not None and any(counts.values())]
+    unavailable = _unavailable_figures(set(skipped))
+    figures = [_figures(agency, counts, unavailable) for agency, counts in rows + [(PROVINCE, province)]]
+    for figure in figures:
+        _check_identity(figure)
+    return figures
+
+
+def _counts(context: AuditContext, start: date | None) -> dict[str | None, Counter]:
+    received_day, end_day = ad.c.received_on, ad.c.end_on
+    counted = ad.c.state != NO_FINISH_DATE
+    in_period = received_day >= start if start else true()
+    resolved = ad.c.state.in_(RESOLVED)
+    resolved_in_period = and_(resolved, end_day >= start) if start else resolved
+
+    past_sync_grace = (ad.c.receipt_ordinal + context.settings.sync_grace_days
+                       < context.workdays.first_ordinal_from(context.day))
+
+    def count(*conditions):
+        return func.sum(case((and_(*conditions), 1), else_=0))
+
+    terms = {
+        "received_total": count(counted, in_period),
+        "received_online": count(counted, in_period, ad.c.channel == ONLINE),
+        "received_offline": count(counted, in_period, ad.c.channel.in_(OFFLINE)),
+        "carried_over": count(counted, received_day < start, ~and_(resolved, end_day < start)) if start
+        else literal(0),
+        "resolved_total": count(counted, resolved_in_period),
+        "resolved_early": count(resolved_in_period, ad.c.state == EARLY),
+        "resolved_on_time": count(resolved_in_period, ad.c.state.in_((ON_TIME, STOPPED))),
+        "resolved_late": count(resolved_in_period, ad.c.state == LATE),
+        "in_progress_total": count(ad.c.state.in_(IN_PROGRESS)),
+        "in_progress_within": count(ad.c.state == WITHIN),
+        "in_progress_overdue": count(ad.c.state == OVERDUE),
+        # For the rates: one-stop records received in the period (any status, any data quality),
+        # those past their sync grace and of them those not on the portal, fee-bearing dossiers
+        # paid by T and of them those paid online.
+        "entered": count(in_period),
+        "sync_due": count(in_period, past_sync_grace),
+        "unsynced": count(in_period, past_sync_grace, ~ad.c.on_portal),
+        "paid": count(in_period, ad.c.fee_bearing, ad.c.paid),
+        "paid_online": count(in_period, ad.c.fee_bearing, ad.c.paid_online),
+    }
+    query = select(ad.c.agency, *(term.label(name) for name, term in terms.items())).group_by(ad.c.agency)
+    return {row.agency: Counter({name: int(row._mapping[name]) for name in terms})
+            for row in context.connection.execute(query)}
+
+
+def _unavailable_figures(skipped: set[str]) -> set[str]:
+    unavailable = set()
+    if "ontime.late" in skipped:
+        unavailable.update(SPLITS)
+    if any(name == "entry.missing" or name.startswith("entry.missing:") for name in skipped):
+        unavailable.add("entry_rate")
+    if "entry.unsynced" in skipped:
+        unavailable.add("sync_rate")
+    if "payment.offline" in skipped:
+        unavailable.add("online_payment_rate")
+    return unavailable
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _figures(agency: str, c: Counter, unavailable: set[str]) -> dict:
+    figure = {"agency": agency, **{name: c[name] for name in COUNTS}}
+    figure["on_time_rate"] = _rate(c["resolved_early"] + c["resolved_on_time"], c["resolved_total"])
+    figure["entry_rate"] = _rate(c["entered"], c["entered"] + c["missing"])
+    figure["sync_rate"] = None if not c["sync_due"] else 1 - c["unsynced"] / c["sync_due"]
+    figure["online_payment_rate"] = _rate(c["paid_online"], c["paid"])
+    for name in unavailable:
+        figure[name] = None
+    return figure
+
+
+def _check_identity(figure: dict) -> None:
+    left = figure["received_total"] + figure["carried_over"]
+    right = figure["resolved_total"] + figure["in_progress_total"]
+    if left != right:
+        raise IdentityError(
+            f"figures of {figure['agency']}: received_total {figure['received_total']} + carried_over "
+            f"{figure['carried_over']} = {left}, but resolved_total {figure['resolved_total']} + "
+            f"in_progress_total {figure['in_progress_total']} = {right}; this is a bug in the monitor, "
+            "please report it with the database")

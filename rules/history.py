@@ -1,0 +1,50 @@
+"""The findings history (rules.md "Findings history"): when each finding was first and last seen,
+and when it was resolved.
+
+Only a complete audit at the present moment updates it (rules.audit decides), set-wise from the
+audit's findings. A finding not found again is resolved only when its rule ran and so did every
+part of it that had found it: a skipped rule or part leaves its findings as they were, since a
+missing source must never look like a fix.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, exists, literal, not_, null, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from monitor.models import Finding as FindingRow
+from rules.base import audit_finding
+
+history = FindingRow.__table__
+
+
+def update_history(connection: Connection, running: dict[str, frozenset[str]], skipped: list[str],
+                   now: datetime) -> None:
+    """Record the findings in audit_finding as seen at `now`. `running` maps every rule that ran
+    to its parts that ran; `skipped` names the rules and `rule:part`s that did not."""
+    f = audit_finding
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    columns = ("rule", "subject", "agency_code", "procedure_code", "parts", "due_date", "detail",
+               "first_seen", "last_seen", "resolved_at", "status")
+    # (SQLite needs a WHERE before ON CONFLICT to parse an INSERT ... SELECT.)
+    seen = insert(history).from_select(columns, select(
+        f.c.rule, f.c.subject, f.c.agency, f.c.procedure, f.c.parts, f.c.due_date, f.c.detail,
+        literal(now), literal(now), null(), literal("open")).where(true()))
+    # A finding seen again keeps its first_seen, even after a spell as resolved.
+    connection.execute(seen.on_conflict_do_update(
+        index_elements=["rule", "subject"],
+        set_={name: seen.excluded[name] for name in columns if name not in ("rule", "subject", "first_seen")}))
+
+    found_again = exists().where(f.c.rule == history.c.rule, f.c.subject == history.c.subject)
+    left_as_they_were = [_found_by(*name.split(":", 1)) for name in skipped if ":" in name]
+    connection.execute(
+        update(history)
+        .where(history.c.status == "open", history.c.rule.in_(sorted(running)), ~found_again,
+               *(not_(condition) for condition in left_as_they_were))
+        .values(status="resolved", resolved_at=now))
+
+
+def _found_by(rule: str, part: str):
+    """Findings of `rule` that `part` of it found."""
+    return and_(history.c.rule == rule, ("," + history.c.parts + ",").contains(f",{part},", autoescape=True))

@@ -1,0 +1,42 @@
+"""payment.*: online payment offered, and used, for fee-bearing procedures."""
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from monitor.models import Procedure
+from rules.base import CATALOGUE, ONESTOP, AuditContext, Rule, finding
+from rules.due import FEE_BEARING, audit_dossier as ad
+from rules.sql import moment_text, text_of
+
+ONLINE = "2"
+
+
+class NotEnabled(Rule):
+    """A fee-bearing procedure for which the portal does not offer online payment."""
+    id = "payment.not_enabled"
+    subject = "procedure"
+    needs = frozenset({CATALOGUE})
+
+    def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
+        p = Procedure.__table__
+        # An unknown fee, or a page without the payment label (None), is no breach: skipped.
+        return select(*finding(
+            self.id, subject=p.c.code, agency=p.c.agency_code, procedure=p.c.code,
+            detail=text_of("Thủ tục có thu phí, lệ phí nhưng chưa cung cấp thanh toán trực tuyến"),
+        )).where(p.c.fee_status == FEE_BEARING, p.c.online_payment.is_(False))
+
+
+class Offline(Rule):
+    """Submitted online for a fee-bearing procedure, paid by T, and never through the online
+    payment platform."""
+    id = "payment.offline"
+    subject = "dossier"
+    needs = frozenset({ONESTOP, CATALOGUE})
+
+    def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
+        return select(*finding(
+            self.id, subject=ad.c.code, agency=ad.c.agency, procedure=ad.c.procedure,
+            received=ad.c.received_on,
+            detail=text_of("Nộp trực tuyến (nhận ", moment_text(ad.c.received_at),
+                           "), thủ tục có thu phí, lệ phí nhưng không thanh toán trực tuyến"),
+        )).where(ad.c.channel == ONLINE, ad.c.fee_bearing, ad.c.paid, ~ad.c.paid_online)

@@ -1,0 +1,37 @@
+"""service.*: full online service for every procedure eligible for it."""
+from __future__ import annotations
+
+import unicodedata
+
+from sqlalchemy import Select, select
+
+from monitor.models import Procedure
+from rules.base import CATALOGUE, AuditContext, Rule, finding
+from rules.sql import text_of
+
+PARTIAL_LEVELS = ("một phần", "cung cấp thông tin")
+
+
+def folded(text: str) -> str:
+    """A label compared as the catalogue's texts are: NFC, case-folded, spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+class NotFullOnline(Rule):
+    """Eligible for full online service (`Toàn trình`) but offered only `Một phần` or
+    `Cung cấp thông tin`."""
+    id = "service.not_full_online"
+    subject = "procedure"
+    needs = frozenset({CATALOGUE})
+
+    def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
+        p = Procedure.__table__
+        # The levels are compared folded, which SQLite cannot do; the catalogue is small.
+        eligible = context.connection.execute(
+            select(p.c.code, p.c.service_level).where(p.c.full_online_eligible.is_(True),
+                                                       p.c.service_level.is_not(None)))
+        partial = [row.code for row in eligible if folded(row.service_level) in PARTIAL_LEVELS]
+        return select(*finding(
+            self.id, subject=p.c.code, agency=p.c.agency_code, procedure=p.c.code,
+            detail=text_of("Đủ điều kiện cung cấp toàn trình nhưng chỉ cung cấp: ", p.c.service_level),
+        )).where(p.c.code.in_(partial))
