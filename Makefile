@@ -18,15 +18,9 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Until the reports land, the demo shows what exists: the store and a due date around Tết.
+# The whole pipeline on a simulated province, in a fresh folder under demo-output/.
 demo: $(STAMP)
-	$(BIN)/motcua init --config config.toml
-	$(BIN)/python -c "from datetime import datetime; from monitor.calendar import WorkingCalendar; \
-	from monitor.deadlines import legal_due_date; from connectors.parsing import parse_time_limit; \
-	limit = parse_time_limit('05 ngày làm việc kể từ ngày nhận đủ hồ sơ'); received = datetime(2026, 2, 13, 16, 30); \
-	print('Hồ sơ nhận', received, '- thời hạn 05 ngày làm việc - hạn trả:', \
-	legal_due_date(WorkingCalendar(), limit, received, None), '(qua Tết 16-20/02/2026)')"
-	@echo "Still to come: sync from the simulated province, the audit, and the e-mailed reports."
+	$(BIN)/motcua demo
 
 bench: $(STAMP)
 	$(BIN)/python bench/audit_bench.py

@@ -2,7 +2,8 @@
 
 Exit codes (interface.md): 0 success; 1 breaches found (only with --fail-on-breach); 2 bad usage
 or configuration; 3 a source failed; 4 an unexpected error (one line on stderr, the traceback
-only with --verbose).
+only with --verbose); 5 another run holds the nightly lock (`nightly`, `report --send`), so this one
+did nothing.
 """
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ import sys
 import traceback
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from pathlib import Path
 
 import click
 
-from monitor.config import ConfigError, Settings, config_path, load_settings
+from monitor.config import PERIODS, ConfigError, Settings, config_path, load_settings
 
 EXIT_BREACHES = 1
 EXIT_USAGE = 2
 EXIT_SOURCE_FAILED = 3
 EXIT_UNEXPECTED = 4
+EXIT_LOCKED = 5
 
 
 @dataclass
@@ -226,6 +229,84 @@ def exempt_lift(run: Invocation, exemption_id: int) -> None:
     except ExemptionError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"exemption {exemption_id} lifted")
+
+
+@command()
+@click.option("--period", "period_kind", type=click.Choice(PERIODS),
+              help="the period for every recipient (default: each recipient's own, day unless set)")
+@click.option("--send", is_flag=True, help="queue the reports in the outbox and mail them (each message once)")
+@click.option("--dry-run", is_flag=True, help="write the mails as .eml files under --output (default "
+                                              "./report-output) and send nothing")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="also write the reports as a static site into DIR")
+def report(run: Invocation, period_kind: str | None, send: bool, dry_run: bool, output: Path | None) -> int:
+    """Render the breach reports per agency head and the province summary; --send mails them."""
+    from monitor.clock import now_local
+    from monitor.pipeline import run_report
+
+    _require_schema(run)
+    outcome = run_report(run.engine, run.settings, now_local, period_kind=period_kind, send=send,
+                         dry_run=dry_run, output=output)
+    for stale in outcome.audit.stale:
+        click.echo(f"warning: source {stale['source']} is stale ({stale['reason']}); "
+                   f"skipped: {', '.join(stale['skipped_rules'])}", err=True)
+    if outcome.locked:
+        who = f" ({outcome.holder.holder}, since {outcome.holder.acquired_at})" if outcome.holder else ""
+        click.echo(f"another run holds the nightly lock{who}: nothing sent", err=True)
+        return EXIT_LOCKED
+    for item in outcome.rendered:
+        click.echo(f"{', '.join(item.due.recipient.to)}: {item.message['Subject']}")
+    if outcome.rendered:
+        click.echo("(nothing sent: --send mails them, --dry-run writes them as .eml files)")
+    if dry_run:
+        click.echo(f"wrote {len(outcome.eml)} messages, sent nothing:")
+        for path in outcome.eml:
+            click.echo(f"  {path}")
+    if outcome.queued is not None:
+        click.echo(f"queued {len(outcome.queued.queued)} messages ({len(outcome.queued.already)} were queued before); "
+                   f"outbox: {outcome.delivery.summary()}")
+    if outcome.site is not None:
+        click.echo(f"site: {outcome.site.index} ({outcome.site.pages} pages); workbook: {outcome.site.workbook}")
+    return 0
+
+
+@command()
+def nightly(run: Invocation) -> int:
+    """One full scheduled run: sync, audit, report and send (exit 3 when a source failed)."""
+    from monitor.clock import now_local
+    from monitor.pipeline import FAILED, LOCKED, run_nightly
+
+    _require_schema(run)
+    outcome = run_nightly(run.engine, run.settings, now_local)
+    click.echo(outcome.summary(), err=outcome.status == LOCKED)
+    if outcome.status == LOCKED:
+        return EXIT_LOCKED
+    if any(stage.status == FAILED for stage in outcome.stages):
+        return EXIT_UNEXPECTED
+    return EXIT_SOURCE_FAILED if outcome.failed_sources else 0
+
+
+@command()
+def scheduler(run: Invocation) -> None:
+    """Run `nightly` on the [schedule] of config.toml until stopped (SIGTERM or Ctrl-C)."""
+    from monitor.clock import now_local
+    from monitor.scheduler import run_scheduler
+
+    _require_schema(run)
+    run_scheduler(run.settings, str(config_path(run.config).resolve()), now_local)
+
+
+@command()
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
+              show_default=True, metavar="DIR", help="each demo writes into a new folder under DIR")
+@click.option("--dossiers", type=click.IntRange(min=100), default=3000, show_default=True,
+              help="how many dossiers the simulated province holds")
+def demo(run: Invocation, output: Path, dossiers: int) -> int:
+    """The whole pipeline on a simulated province: sources on loopback, mail caught locally."""
+    from monitor.clock import now_local
+    from monitor.demo import run_demo
+
+    return run_demo(output, now_local, dossiers=dossiers, verbose=run.verbose)
 
 
 def _require_schema(run: Invocation) -> None:

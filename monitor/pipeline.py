@@ -1,0 +1,213 @@
+"""`motcua nightly`: sync → audit → report → send, as one run under the database lock; and
+`motcua report`, the audit → report (→ send) part of it on demand.
+
+Each stage is recorded in a NightlyRun row as it ends, so a run that dies leaves a record of how
+far it got. A failed source does not stop the run: the audit skips what needs it and the
+reports say which data is stale. A stage that raises stops the stages that need its result, but
+the send stage always runs, so messages waiting from earlier runs still go out.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, update
+
+from connectors.sync import FAILED as SOURCE_FAILED
+from connectors.sync import sync_sources
+from monitor import runlock
+from monitor.config import Settings
+from monitor.db import session_scope
+from monitor.models import NightlyRun
+from reports.content import ReportBuilder
+from reports.delivery import (DeliveryReport, Queued, Rendered, due_messages, queue_reports, render_due, send_due,
+                              write_eml)
+from reports.periods import report_period
+from reports.site import Site, write_site
+from rules.audit import AuditResult, run_audit
+
+log = logging.getLogger(__name__)
+
+OK, PARTIAL, FAILED, LOCKED, SKIPPED = "ok", "partial", "failed", "locked", "skipped"
+INTERRUPTED = "interrupted: the process ended before the run finished"
+DRY_RUN_FOLDER = "report-output"  # where --dry-run writes without --output
+
+
+@dataclass
+class Stage:
+    name: str
+    status: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.name} {self.status} {self.detail}".rstrip()
+
+
+@dataclass
+class NightlyOutcome:
+    status: str                                   # ok, partial, failed, or locked (did not run)
+    run_id: int | None = None
+    stages: list[Stage] = field(default_factory=list)
+    failed_sources: list[str] = field(default_factory=list)
+    audit: AuditResult | None = None              # the audit at the present moment
+    delivery: DeliveryReport | None = None        # what the send stage did
+    holder: runlock.Holder | None = None          # who held the lock, when locked (None: released since)
+
+    def summary(self) -> str:
+        if self.status == LOCKED:
+            who = (f" ({self.holder.holder}, since {self.holder.acquired_at}, until {self.holder.expires_at} "
+                   "at the latest)" if self.holder else "")
+            return f"another nightly run holds the lock{who}: not running"
+        return f"nightly run {self.run_id}: {self.status}\n" + "\n".join(f"  {s.line()}" for s in self.stages)
+
+
+def run_nightly(engine: Engine, settings: Settings, clock: Callable[[], datetime],
+                holder: str | None = None) -> NightlyOutcome:
+    holder = holder or runlock.new_holder()
+    if not runlock.acquire(engine, runlock.NIGHTLY, holder, clock()):
+        outcome = NightlyOutcome(status=LOCKED, holder=runlock.current_holder(engine, runlock.NIGHTLY))
+        log.warning(outcome.summary())
+        return outcome
+    try:
+        return _NightlyRun(engine, settings, clock, holder).run()
+    finally:
+        runlock.release(engine, runlock.NIGHTLY, holder)
+
+
+class _NightlyRun:
+    def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], datetime], holder: str):
+        self.engine, self.settings, self.clock, self.holder = engine, settings, clock, holder
+        self.outcome = NightlyOutcome(status=OK)
+
+    def run(self) -> NightlyOutcome:
+        self._start_record()
+        self._stage("sync", self._sync)
+        audit_ok = self._stage("audit", self._audit)
+        if audit_ok:
+            self._stage("report", self._report)
+        else:
+            self._record(Stage("report", SKIPPED, "no audit"))
+        self._stage("send", self._send)
+        self._finish_record()
+        return self.outcome
+
+    # --- the stages: each returns (status, detail) -------------------------------------------
+
+    def _sync(self) -> tuple[str, str]:
+        outcomes = sync_sources(self.engine, self.settings, self.clock)
+        self.outcome.failed_sources = [o.source for o in outcomes if o.status == SOURCE_FAILED]
+        detail = "; ".join(f"{o.source} {o.status}" + (f" ({o.error})" if o.error else "") for o in outcomes)
+        return (PARTIAL if self.outcome.failed_sources else OK), detail or "no source configured"
+
+    def _audit(self) -> tuple[str, str]:
+        now = self.clock()
+        # As of now, complete: the audit that updates the findings history.
+        audit = self.outcome.audit = run_audit(self.engine, self.settings, as_of=now, now=now)
+        stale = f", stale: {', '.join(s['source'] for s in audit.stale)}" if audit.stale else ""
+        exempted = len(audit.findings) - len(audit.open_findings)
+        return OK, f"{len(audit.open_findings)} open findings, {exempted} exempted{stale}"
+
+    def _report(self) -> tuple[str, str]:
+        now = self.clock()
+        builder = ReportBuilder(self.engine, self.settings, self.outcome.audit, now)
+        queued = queue_reports(self.engine, self.settings, builder, now)
+        return OK, f"{len(queued.queued)} queued, {len(queued.already)} already queued"
+
+    def _send(self) -> tuple[str, str]:
+        report = self.outcome.delivery = send_due(self.engine, self.settings.mail, self.clock(),
+                                                  _mail_credentials(self.settings))
+        trouble = report.retrying or report.undeliverable or report.refused
+        return (PARTIAL if trouble else OK), report.summary()
+
+    # --- bookkeeping ---------------------------------------------------------------------------
+
+    def _stage(self, name: str, body: Callable[[], tuple[str, str]]) -> bool:
+        runlock.renew(self.engine, runlock.NIGHTLY, self.holder, self.clock())
+        log.info("nightly: %s", name)
+        try:
+            status, detail = body()
+        except Exception as exc:  # noqa: BLE001  recorded; the stages that do not need this one still run
+            log.exception("nightly: %s failed", name)
+            self._record(Stage(name, FAILED, f"{type(exc).__name__}: {exc}"))
+            return False
+        self._record(Stage(name, status, detail))
+        return True
+
+    def _record(self, stage: Stage) -> None:
+        self.outcome.stages.append(stage)
+        log.log(logging.INFO if stage.status in (OK, SKIPPED) else logging.WARNING, "nightly: %s", stage.line())
+        with session_scope(self.engine) as session:
+            session.execute(update(NightlyRun).where(NightlyRun.id == self.outcome.run_id)
+                            .values(stages="\n".join(s.line() for s in self.outcome.stages)))
+
+    def _start_record(self) -> None:
+        with session_scope(self.engine) as session:
+            # Holding the lock, no other run is alive: a run still "running" died before it ended.
+            session.execute(update(NightlyRun).where(NightlyRun.status == "running")
+                            .values(status=FAILED, stages=NightlyRun.stages + "\n" + INTERRUPTED))
+            run = NightlyRun(started_at=self.clock(), status="running")
+            session.add(run)
+            session.flush()
+            self.outcome.run_id = run.id
+
+    def _finish_record(self) -> None:
+        statuses = {s.status for s in self.outcome.stages}
+        self.outcome.status = FAILED if FAILED in statuses else PARTIAL if PARTIAL in statuses else OK
+        with session_scope(self.engine) as session:
+            session.execute(update(NightlyRun).where(NightlyRun.id == self.outcome.run_id)
+                            .values(status=self.outcome.status, finished_at=self.clock()))
+
+
+@dataclass
+class ReportOutcome:
+    audit: AuditResult
+    rendered: list[Rendered] = field(default_factory=list)   # rendered only (neither --send nor --dry-run)
+    eml: list[Path] = field(default_factory=list)            # --dry-run
+    queued: Queued | None = None                              # --send
+    delivery: DeliveryReport | None = None                    # --send
+    site: Site | None = None                                  # --output
+    locked: bool = False                                      # --send: another run held the lock; nothing sent
+    holder: runlock.Holder | None = None                      # who held it
+
+
+def run_report(engine: Engine, settings: Settings, clock: Callable[[], datetime], *, period_kind: str | None = None,
+               send: bool = False, dry_run: bool = False, output: Path | None = None) -> ReportOutcome:
+    """Render the reports of the last complete period; with `send`, queue and mail them (each key once);
+    with `dry_run`, write them as .eml files under `output` and change nothing else.
+
+    Like `motcua audit`, it updates nothing but the findings history."""
+    now = clock()
+    outcome = ReportOutcome(audit=run_audit(engine, settings, as_of=now, now=now))
+    builder = ReportBuilder(engine, settings, outcome.audit, now)
+    if dry_run:
+        rendered = render_due(engine, builder, due_messages(settings, now.date(), period_kind), settings.mail.sender)
+        outcome.eml = write_eml((output or Path(DRY_RUN_FOLDER)) / "mail", rendered)
+    elif send:
+        holder = runlock.new_holder()
+        # The outbox's sender must be alone: a nightly run sending the same messages would repeat them.
+        if not runlock.acquire(engine, runlock.NIGHTLY, holder, now):
+            outcome.locked, outcome.holder = True, runlock.current_holder(engine, runlock.NIGHTLY)
+            return outcome
+        try:
+            outcome.queued = queue_reports(engine, settings, builder, now, period_kind)
+            outcome.delivery = send_due(engine, settings.mail, clock(), _mail_credentials(settings))
+        finally:
+            runlock.release(engine, runlock.NIGHTLY, holder)
+    else:
+        outcome.rendered = render_due(engine, builder, due_messages(settings, now.date(), period_kind),
+                                      settings.mail.sender)
+    if output is not None:
+        outcome.site = write_site(output, builder, report_period(period_kind or "day", now.date()))
+    return outcome
+
+
+def _mail_credentials(settings: Settings) -> tuple[str, str] | None:
+    """The SMTP login, from the environment variables [mail] names; None when there is none."""
+    mail = settings.mail
+    username = settings.secret("mail.username_env", mail.username_env)
+    if not username:
+        return None
+    return username, settings.secret("mail.password_env", mail.password_env) or ""

@@ -1,0 +1,267 @@
+"""Delivery through the outbox, in stages: group per recipient, skip what was already queued,
+render, store, send, and retry later.
+
+The outbox is a table keyed by (recipient, agency, period). Rendering and storing happen before
+any sending, and a message is marked sent in its own transaction right after the server took it:
+a crash between the send and the mark can at worst repeat one message (with the same
+Message-ID), never lose one, and the key stops every later run from queueing it again. A failed
+send stays pending and is retried by later runs with a doubling delay, until `max_attempts`,
+after which it is undeliverable and said so.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy import Engine, or_, select
+
+from monitor.config import MailSettings, Recipient, Settings
+from monitor.db import session_scope, upsert
+from monitor.models import OutboxMessage
+from reports.compose import agency_message, province_message, wire_bytes
+from reports.content import PROVINCE, ReportBuilder
+from reports.periods import ReportPeriod, report_period
+
+log = logging.getLogger(__name__)
+
+PENDING, SENT, UNDELIVERABLE = "pending", "sent", "undeliverable"
+
+
+@dataclass(frozen=True)
+class Due:
+    """One message a recipient is due for: its report of one period."""
+    recipient: Recipient
+    period: ReportPeriod
+
+    @property
+    def key(self) -> str:
+        return f"{','.join(self.recipient.to)}|{self.recipient.agency}|{self.period.label}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    due: Due
+    message: EmailMessage
+
+
+@dataclass
+class DeliveryReport:
+    """What a send stage did, for the run record and the operator."""
+    sent: list[str] = field(default_factory=list)
+    retrying: list[tuple[str, str]] = field(default_factory=list)       # key, error
+    undeliverable: list[tuple[str, str]] = field(default_factory=list)  # key, error
+    refused: list[tuple[str, str]] = field(default_factory=list)        # key, refused recipients
+
+    def summary(self) -> str:
+        parts = [f"{len(self.sent)} sent"]
+        if self.retrying:
+            parts.append(f"{len(self.retrying)} to retry ({self.retrying[0][1]})")
+        if self.undeliverable:
+            parts.append(f"{len(self.undeliverable)} undeliverable ({self.undeliverable[0][1]})")
+        if self.refused:
+            parts.append(f"refused: {'; '.join(r for _, r in self.refused)}")
+        return ", ".join(parts)
+
+
+# --- 1. group per recipient ---------------------------------------------------------------------
+
+def due_messages(settings: Settings, today: date, period_kind: str | None = None) -> list[Due]:
+    """One message per [[recipients]] entry, for its period (or `period_kind` for all)."""
+    return [Due(r, report_period(period_kind or r.period, today)) for r in settings.recipients]
+
+
+# --- 2. skip what was already queued ------------------------------------------------------------
+
+def not_yet_queued(engine: Engine, due: Iterable[Due]) -> list[Due]:
+    due = list(due)
+    with session_scope(engine) as session:
+        queued = set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_([d.key for d in due]))))
+    return [d for d in due if d.key not in queued]
+
+
+def previous_report_time(engine: Engine, recipient: Recipient) -> datetime | None:
+    """When the last report to this recipient about this agency was made (one not given up on):
+    what was first seen after it is new to them."""
+    with session_scope(engine) as session:
+        return session.scalar(
+            select(OutboxMessage.created_at)
+            .where(OutboxMessage.recipients == ",".join(recipient.to), OutboxMessage.agency == recipient.agency,
+                   OutboxMessage.status != UNDELIVERABLE)
+            .order_by(OutboxMessage.created_at.desc()).limit(1))
+
+
+# --- 3. render ----------------------------------------------------------------------------------
+
+def render_message(builder: ReportBuilder, due: Due, sender: str, since: datetime | None) -> EmailMessage:
+    """The report a recipient is due, as a mail with its workbook attached."""
+    agency = due.recipient.agency
+    if agency == PROVINCE:
+        return province_message(builder.province_report(due.period, since), sender=sender, to=due.recipient.to,
+                                workbook=builder.workbook(due.period))
+    return agency_message(builder.agency_report(agency, due.period, since), sender=sender, to=due.recipient.to,
+                          workbook=builder.workbook(due.period, agency))
+
+
+def render_due(engine: Engine, builder: ReportBuilder, due: Iterable[Due], sender: str) -> list[Rendered]:
+    return [Rendered(d, render_message(builder, d, sender, previous_report_time(engine, d.recipient))) for d in due]
+
+
+def write_eml(folder: Path, rendered: Iterable[Rendered]) -> list[Path]:
+    """--dry-run: each message as an .eml file; nothing is stored, nothing is sent."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for item in rendered:
+        agency = "toan-tinh" if item.due.recipient.agency == PROVINCE else item.due.recipient.agency
+        path = folder / f"{agency}-{item.due.period.label}-{_slug(item.due.recipient.to[0])}.eml"
+        path.write_bytes(wire_bytes(item.message))
+        paths.append(path)
+    return paths
+
+
+# --- 4. store -----------------------------------------------------------------------------------
+
+def store(engine: Engine, rendered: Iterable[Rendered], now: datetime) -> int:
+    """Queue the messages; a key already queued (by a concurrent run) keeps its first message."""
+    rows = [dict(key=r.due.key, recipients=",".join(r.due.recipient.to), agency=r.due.recipient.agency,
+                 period=r.due.period.label, subject=str(r.message["Subject"]), message=wire_bytes(r.message),
+                 created_at=now, status=PENDING, attempts=0, next_attempt_at=now)
+            for r in rendered]
+    with session_scope(engine) as session:
+        return upsert(session, OutboxMessage, rows, key=["key"], update=[])
+
+
+@dataclass
+class Queued:
+    queued: list[str]    # keys rendered and stored by this run
+    already: list[str]   # keys an earlier run had queued: not rendered again
+
+
+def queue_reports(engine: Engine, settings: Settings, builder: ReportBuilder, now: datetime,
+                  period_kind: str | None = None) -> Queued:
+    """Stages 1 to 4: what each recipient is due, less what is queued already, rendered and stored."""
+    due = due_messages(settings, now.date(), period_kind)
+    todo = not_yet_queued(engine, due)
+    rendered = render_due(engine, builder, todo, settings.mail.sender)
+    store(engine, rendered, now)
+    return Queued(queued=[r.due.key for r in rendered], already=[d.key for d in due if d not in todo])
+
+
+# --- 5. send, mark, retry later -----------------------------------------------------------------
+
+def send_due(engine: Engine, mail: MailSettings, now: datetime,
+             credentials: tuple[str, str] | None = None) -> DeliveryReport:
+    """Send every pending message whose time has come, over one SMTP session."""
+    report = DeliveryReport()
+    with session_scope(engine) as session:
+        due = list(session.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == PENDING,
+                                        or_(OutboxMessage.next_attempt_at.is_(None),
+                                            OutboxMessage.next_attempt_at <= now))
+            .order_by(OutboxMessage.id)))
+    if not due:
+        return report
+    try:
+        smtp = _connect(mail, credentials)
+    except (OSError, smtplib.SMTPException) as exc:
+        for message in due:
+            _failed(engine, mail, message, _describe(exc), now, report)
+        return report
+    with smtp:
+        for message in due:
+            try:
+                refused = smtp.sendmail(mail.sender, message.recipients.split(","), message.message)
+            except smtplib.SMTPRecipientsRefused as exc:
+                _refused_all(engine, mail, message, exc.recipients, now, report)
+            except (OSError, smtplib.SMTPServerDisconnected) as exc:
+                # The session is gone: this message failed; the rest were not tried and stay due.
+                _failed(engine, mail, message, _describe(exc), now, report)
+                break
+            except smtplib.SMTPException as exc:
+                _failed(engine, mail, message, _describe(exc), now, report)
+            else:
+                _sent(engine, message, refused, now, report)
+    return report
+
+
+def _connect(mail: MailSettings, credentials: tuple[str, str] | None) -> smtplib.SMTP:
+    smtp = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout_seconds)
+    try:
+        if mail.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if credentials:
+            smtp.login(*credentials)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _sent(engine: Engine, message: OutboxMessage, refused: dict, now: datetime, report: DeliveryReport) -> None:
+    refused_text = _refused_text(refused) if refused else None
+    _mark(engine, message.id, status=SENT, sent_at=now, attempts=message.attempts + 1, refused=refused_text,
+          next_attempt_at=None)
+    report.sent.append(message.key)
+    if refused_text:
+        report.refused.append((message.key, refused_text))
+        log.warning("%s: sent, but the server refused %s", message.key, refused_text)
+
+
+def _refused_all(engine: Engine, mail: MailSettings, message: OutboxMessage, refused: dict, now: datetime,
+                 report: DeliveryReport) -> None:
+    refused_text = _refused_text(refused)
+    report.refused.append((message.key, refused_text))
+    if all(code >= 500 for code, _ in refused.values()):
+        # A permanent refusal of every address: retrying cannot help.
+        _mark(engine, message.id, status=UNDELIVERABLE, attempts=message.attempts + 1, refused=refused_text,
+              last_error=f"every recipient refused: {refused_text}", next_attempt_at=None)
+        report.undeliverable.append((message.key, f"every recipient refused: {refused_text}"))
+        log.error("%s: undeliverable, every recipient refused: %s", message.key, refused_text)
+    else:
+        _failed(engine, mail, message, f"recipients refused for now: {refused_text}", now, report, refused_text)
+
+
+def _failed(engine: Engine, mail: MailSettings, message: OutboxMessage, error: str, now: datetime,
+            report: DeliveryReport, refused: str | None = None) -> None:
+    attempts = message.attempts + 1
+    if attempts >= mail.max_attempts:
+        _mark(engine, message.id, status=UNDELIVERABLE, attempts=attempts, last_error=error, refused=refused,
+              next_attempt_at=None)
+        report.undeliverable.append((message.key, error))
+        log.error("%s: undeliverable after %d attempts: %s", message.key, attempts, error)
+        return
+    retry_at = now + timedelta(minutes=mail.retry_after_minutes * 2 ** (attempts - 1))
+    _mark(engine, message.id, attempts=attempts, last_error=error, refused=refused, next_attempt_at=retry_at)
+    report.retrying.append((message.key, error))
+    log.warning("%s: send failed (attempt %d of %d), retrying after %s: %s",
+                message.key, attempts, mail.max_attempts, retry_at, error)
+
+
+def _mark(engine: Engine, message_id: int, **values) -> None:
+    with session_scope(engine) as session:
+        row = session.get(OutboxMessage, message_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def _refused_text(refused: dict) -> str:
+    return ", ".join(f"{address} ({code} {_text(reply)})" for address, (code, reply) in sorted(refused.items()))
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in text)

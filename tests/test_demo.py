@@ -1,0 +1,36 @@
+"""`motcua demo`: the whole pipeline on the simulated province, end to end, as `make demo` runs it."""
+from __future__ import annotations
+
+import io
+import re
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import openpyxl
+
+from monitor.simulator.catalogue import AGENCIES
+from nightly_support import motcua
+
+
+def test_the_demo_runs_the_nightly_job_and_says_where_everything_is(tmp_path):
+    done = motcua("demo", "--output", str(tmp_path), "--dossiers", "300")
+
+    assert done.returncode == 0, done.stderr
+    [folder] = tmp_path.iterdir()
+    assert f"motcua demo in {folder}/" in done.stdout
+    assert re.search(r"^nightly run 1: ok$", done.stdout, re.MULTILINE)
+    assert re.search(r"^  \* province +[0-9,]+ +[0-9,]+ +[0-9,]+%", done.stdout, re.MULTILINE)  # the figures table
+    assert "Open breaches per rule:" in done.stdout
+
+    mails = sorted((folder / "mail").glob("*.eml"))
+    assert len(mails) == len(AGENCIES) + 1  # every agency head, and the province office
+    for path in mails:
+        message = message_from_bytes(path.read_bytes(), policy=default)
+        [attachment] = message.iter_attachments()
+        assert openpyxl.load_workbook(io.BytesIO(attachment.get_content())).sheetnames == ["Vi phạm", "Thống kê"]
+
+    site = Path(re.search(r"HTML site +(\S+)", done.stdout).group(1))
+    workbook = Path(re.search(r"the province's: (\S+)", done.stdout).group(1))
+    assert site == folder / "site" / "index.html" and site.exists()
+    assert workbook.parent == folder / "site" and workbook.exists()

@@ -1,0 +1,270 @@
+"""The reports: periods, how values are written, what the templates show, the static site and
+`motcua report`."""
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from email import message_from_bytes
+from email.policy import default
+
+import openpyxl
+import pytest
+from sqlmodel import select
+
+from monitor import runlock
+from monitor.clock import now_local
+from monitor.db import init_schema, make_engine, session_scope
+from monitor.models import OutboxMessage
+from nightly_support import HEALTH, RECIPIENTS, motcua, received_by, simulated_world
+from reports.compose import LIST_LIMIT, agency_message, province_message, wire_bytes
+from reports.content import AgencyRank, AgencyReport, Breach, ProvinceReport, RuleCount, StaleNotice, TrendPoint
+from reports.periods import recent_periods, report_period
+from reports.render import mask_name, number, percent, render, vn_date, vn_datetime, vnd
+
+# --- periods ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind, start, end, label, title", [
+    ("day", date(2026, 3, 30), date(2026, 3, 30), "2026-03-30", "ngày 30/03/2026"),
+    ("week", date(2026, 3, 23), date(2026, 3, 29), "2026-W13", "tuần 23/03 – 29/03/2026"),
+    ("month", date(2026, 2, 1), date(2026, 2, 28), "2026-02", "tháng 02/2026"),
+    ("quarter", date(2025, 10, 1), date(2025, 12, 31), "2025-Q4", "quý IV/2025"),
+])
+def test_a_report_covers_the_last_complete_period(kind, start, end, label, title):
+    period = report_period(kind, date(2026, 3, 31))  # a Tuesday
+
+    assert (period.start, period.end, period.label, period.title) == (start, end, label, title)
+
+
+def test_the_day_after_new_year_reports_the_last_day_week_month_and_quarter_of_the_old_year():
+    today = date(2026, 1, 1)  # a Thursday
+
+    assert report_period("day", today).start == date(2025, 12, 31)
+    assert (report_period("week", today).start, report_period("week", today).end) == (date(2025, 12, 22),
+                                                                                     date(2025, 12, 28))
+    assert report_period("month", today).label == "2025-12"
+    assert report_period("quarter", today).label == "2025-Q4"
+
+
+def test_on_a_monday_the_week_is_the_one_that_ended_yesterday():
+    week = report_period("week", date(2026, 3, 30))
+
+    assert (week.start, week.end) == (date(2026, 3, 23), date(2026, 3, 29))
+
+
+def test_the_trend_runs_over_the_periods_before_the_last_oldest_first():
+    months = recent_periods(report_period("month", date(2026, 3, 31)), 4)
+
+    assert [m.label for m in months] == ["2025-11", "2025-12", "2026-01", "2026-02"]
+
+
+# --- how values are written ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, masked", [
+    ("Nguyễn Văn An", "Nguyễn V. A."),
+    ("Trần Thị Ánh Tuyết", "Trần T. Á. T."),
+    ("  Lê   Bình ", "Lê B."),
+    ("An", "A."),
+    ("", ""),
+    (None, ""),
+])
+def test_an_applicant_name_keeps_the_family_name_and_initials(name, masked):
+    assert mask_name(name) == masked
+
+
+def test_a_decomposed_name_is_masked_on_its_whole_first_letters():
+    assert mask_name(unicodedata.normalize("NFD", "Đỗ Ánh Ơn")) == "Đỗ Á. Ơ."
+
+
+def test_values_are_written_the_vietnamese_way():
+    assert vn_date(date(2026, 3, 5)) == "05/03/2026"
+    assert vn_datetime(datetime(2026, 3, 5, 7, 30)) == "05/03/2026 07:30"
+    assert number(1234567) == "1.234.567"
+    assert vnd(1500000) == "1.500.000 đ"
+    assert percent(0.92727) == "92,7%" and percent(1.0, 0) == "100%"
+    assert percent(None) == vn_date(None) == "—"
+
+
+# --- the templates ------------------------------------------------------------------------------
+
+PERIOD = report_period("day", date(2026, 3, 31))
+GENERATED = datetime(2026, 3, 31, 2, 0)
+FIGURES = {"agency": HEALTH, "received_total": 120, "received_online": 40, "received_offline": 80,
+           "carried_over": 7, "resolved_total": 110, "resolved_early": 90, "resolved_on_time": 12,
+           "resolved_late": 8, "in_progress_total": 17, "in_progress_within": 15, "in_progress_overdue": 2,
+           "on_time_rate": 102 / 110, "entry_rate": 1.0, "sync_rate": None, "online_payment_rate": 0.5}
+STALE = StaleNotice(source="cong-dvc", kind="portal_html", last_success=datetime(2026, 3, 29, 2, 4),
+                    reason="HTTP 503 on /tra-cuu-ho-so?trang=4",
+                    skipped_rules=("entry.missing:portal", "entry.unsynced"))
+
+
+def breach(subject: str, rule: str = "ontime.overdue", **fields) -> Breach:
+    values = dict(rule=rule, subject=subject, procedure_code="1.001234", procedure_name="Cấp giấy phép hành nghề",
+                  applicant="Nguyễn V. A.", due_date=date(2026, 3, 20), days_late=6, detail=None,
+                  first_seen=datetime(2026, 3, 25, 2, 0))
+    return Breach(**(values | fields))
+
+
+def agency_report(**fields) -> AgencyReport:
+    values = dict(agency_code=HEALTH, agency_name="Sở Y tế", period=PERIOD, generated_at=GENERATED,
+                  since=datetime(2026, 3, 30, 2, 0), figures=FIGURES, new=[breach("000.00.16.H59-260330-0001")],
+                  still_open=[breach("000.00.16.H59-260301-0007")], exempted=[], stale=[])
+    return AgencyReport(**(values | fields))
+
+
+def test_a_stale_source_is_named_at_the_top_of_the_report():
+    report = agency_report(stale=[STALE])
+
+    for template in ("agency.html.j2", "agency.txt.j2"):
+        body = render(template, report=report, limit=None)
+        notice = body.index("Dữ liệu Cổng dịch vụ công «cong-dvc» cũ từ 29/03/2026 02:04 "
+                            "(lỗi: HTTP 503 on /tra-cuu-ho-so?trang=4); các kiểm tra sau đã bỏ qua: ")
+        targets = body.lower().index("so với chỉ tiêu")
+        assert notice < targets < body.index("000.00.16.H59-260330-0001")
+        assert "Hồ sơ chưa được đồng bộ lên Cổng dịch vụ công" in body[notice:]
+
+
+def test_the_figures_are_set_against_the_targets():
+    text = render("agency.txt.j2", report=agency_report(), limit=None)
+
+    assert "- Hồ sơ giải quyết đúng hạn: 92,7% (chỉ tiêu 100%) – CHƯA ĐẠT" in text
+    assert "- Hồ sơ cập nhật vào hệ thống một cửa điện tử: 100,0% (chỉ tiêu 100%)\n" in text
+    assert "- Hồ sơ đồng bộ lên Cổng dịch vụ công: — (chỉ tiêu 100%)\n" in text
+
+
+def test_each_breach_shows_its_dossier_procedure_due_date_lateness_and_what_to_do():
+    text = render("agency.txt.j2", report=agency_report(), limit=None)
+
+    assert ("- 000.00.16.H59-260330-0001: Hồ sơ đang giải quyết đã quá hạn\n"
+            "  Thủ tục: 1.001234 – Cấp giấy phép hành nghề\n"
+            "  Hạn giải quyết: 20/03/2026; trễ 6 ngày làm việc\n"
+            "  Người nộp: Nguyễn V. A.\n"
+            "  Cần làm: Khẩn trương giải quyết; gửi văn bản xin lỗi và hẹn lại ngày trả kết quả.\n") in text
+
+
+def test_new_breaches_come_before_the_ones_still_open_and_exempted_ones_apart():
+    report = agency_report(exempted=[breach("1.009999", rule="service.not_full_online", due_date=None,
+                                            exemption="Đang nâng cấp phần mềm (đến hết ngày 30/04/2026)")])
+    text = render("agency.txt.j2", report=report, limit=None)
+
+    new, still_open, exempted = (text.index("VI PHẠM MỚI (1)"), text.index("VI PHẠM CHƯA KHẮC PHỤC (1)"),
+                                 text.index("ĐƯỢC MIỄN TRỪ (1)"))
+    assert new < text.index("260330-0001") < still_open < text.index("260301-0007") < exempted
+    assert "Lý do miễn trừ: Đang nâng cấp phần mềm (đến hết ngày 30/04/2026)" in text[exempted:]
+
+
+def test_a_long_list_in_a_mail_stops_at_the_limit_and_points_to_the_attachment():
+    many = [breach(f"000.00.16.H59-260301-{n:04d}") for n in range(LIST_LIMIT + 3)]
+    message = agency_message(agency_report(new=many, still_open=[]), sender="giamsat@example.gov.vn",
+                             to=["a@example.gov.vn"], workbook=b"xlsx")
+
+    html = message.get_body(("html",)).get_content()
+    assert html.count("000.00.16.H59-260301-") == LIST_LIMIT
+    assert f"… và {3} vi phạm khác: xem tệp Excel đính kèm." in html
+
+
+def test_the_province_summary_ranks_agencies_and_draws_its_trend_without_script():
+    trend = [TrendPoint(p, dict(FIGURES, on_time_rate=0.5 + i / 20)) for i, p in enumerate(recent_periods(PERIOD, 7))]
+    report = ProvinceReport(
+        period=PERIOD, generated_at=GENERATED, since=None, figures=dict(FIGURES, agency="*"),
+        ranking=[AgencyRank(1, HEALTH, "Sở Y tế", FIGURES, 3)], trend=trend,
+        rules=[RuleCount("ontime.overdue", "Hồ sơ đang giải quyết đã quá hạn", 3, 1, 0)], stale=[STALE])
+
+    html = render("province.html.j2", report=report)
+
+    assert "<script" not in html and "Xếp hạng đơn vị" in html and "Sở Y tế" in html
+    assert html.count('width="50%"') == 1 and html.count('width="80%"') == 1  # bars of 50% and 80% on time
+    assert html.index("«cong-dvc»") < html.index("Xếp hạng đơn vị")
+
+
+def test_the_mail_is_html_with_a_text_alternative_and_the_workbook_attached():
+    message = province_message(
+        ProvinceReport(period=PERIOD, generated_at=GENERATED, since=None, figures=None, ranking=[], trend=[],
+                       rules=[], stale=[]),
+        sender="giamsat@example.gov.vn", to=["vanphong.ubnd@example.gov.vn"], workbook=b"PK-xlsx")
+
+    parsed = message_from_bytes(wire_bytes(message), policy=default)
+    assert parsed["Subject"] == ("[Giám sát một cửa] Tổng hợp toàn tỉnh: báo cáo ngày 30/03/2026 – "
+                                 "0 vi phạm mới, 0 đang tồn tại")
+    assert [p.get_content_type() for p in parsed.walk()] == [
+        "multipart/mixed", "multipart/alternative", "text/plain", "text/html",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+    [attachment] = parsed.iter_attachments()
+    assert (attachment.get_filename(), attachment.get_content()) == ("vi-pham-toan-tinh-2026-03-30.xlsx", b"PK-xlsx")
+
+
+# --- `motcua report`, on the simulated province --------------------------------------------------
+
+@pytest.fixture
+def world(tmp_path, monkeypatch, database_url):
+    # On the real clock, as the command line reads it, so that yesterday has dossiers.
+    with simulated_world(tmp_path, monkeypatch, now_local()) as world:
+        world.database_url = database_url
+        engine = make_engine(database_url)
+        init_schema(engine)
+        world.engine = engine
+        assert motcua("sync", "--config", str(world.config(database_url))).returncode == 0
+        yield world
+        engine.dispose()
+
+
+def outbox(engine) -> list[OutboxMessage]:
+    with session_scope(engine) as session:
+        return list(session.scalars(select(OutboxMessage)))
+
+
+def test_report_without_send_renders_and_neither_queues_nor_sends(world):
+    done = motcua("report", "--config", str(world.config(world.database_url)))
+
+    assert done.returncode == 0, done.stderr
+    assert f"{RECIPIENTS[HEALTH]}: [Giám sát một cửa] Sở Y tế: báo cáo ngày " in done.stdout
+    assert outbox(world.engine) == [] and world.mailbox.received == []
+
+
+def test_report_dry_run_writes_one_eml_per_recipient_and_sends_nothing(world, tmp_path):
+    done = motcua("report", "--dry-run", "--send", "--output", str(tmp_path / "preview"),
+                  "--config", str(world.config(world.database_url)))
+
+    assert done.returncode == 0, done.stderr
+    written = sorted((tmp_path / "preview" / "mail").glob("*.eml"))
+    assert len(written) == len(RECIPIENTS)
+    assert {message_from_bytes(p.read_bytes(), policy=default)["To"] for p in written} == set(RECIPIENTS.values())
+    assert outbox(world.engine) == [] and world.mailbox.received == []
+
+
+def test_report_send_mails_each_recipient_once_per_period(world):
+    config = str(world.config(world.database_url))
+
+    first = motcua("report", "--send", "--period", "week", "--config", config)
+    second = motcua("report", "--send", "--period", "week", "--config", config)
+
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "queued 3 messages (0 were queued before); outbox: 3 sent" in first.stdout
+    assert "queued 0 messages (3 were queued before); outbox: 0 sent" in second.stdout
+    messages = received_by(world.mailbox)
+    assert sorted(messages) == sorted(RECIPIENTS.values()) and all(len(m) == 1 for m in messages.values())
+    assert all(" báo cáo tuần " in m[0]["Subject"] for m in messages.values())
+
+
+def test_report_output_writes_a_static_site_with_a_page_per_agency(world, tmp_path):
+    done = motcua("report", "--output", str(tmp_path / "site"), "--config", str(world.config(world.database_url)))
+
+    assert done.returncode == 0, done.stderr
+    site = tmp_path / "site"
+    index = (site / "index.html").read_text(encoding="utf-8")
+    pages = sorted(p.name for p in site.glob("000.*.html"))
+    assert pages and all(f'href="{page}"' in index for page in pages)
+    assert 'href="tong-hop.html"' in index and (site / "tong-hop.html").exists()
+    health = (site / f"{HEALTH}.html").read_text(encoding="utf-8")
+    assert "Sở Y tế" in health and 'href="index.html"' in health and "&lt;script&gt;" in health
+    [workbook] = site.glob("*.xlsx")
+    assert openpyxl.load_workbook(workbook).sheetnames == ["Vi phạm", "Thống kê"]
+
+
+def test_report_send_does_nothing_while_a_nightly_run_holds_the_lock(world):
+    assert runlock.acquire(world.engine, runlock.NIGHTLY, "may-chu-khac:4242:0", now_local())
+
+    done = motcua("report", "--send", "--config", str(world.config(world.database_url)))
+
+    assert done.returncode == 5
+    assert "another run holds the nightly lock (may-chu-khac:4242:0, since " in done.stderr
+    assert outbox(world.engine) == [] and world.mailbox.received == []
