@@ -15,15 +15,15 @@ from functools import cached_property
 
 from sqlalchemy import Engine, func, select
 
-from connectors.parsing import code_key
 from monitor.config import Settings
 from monitor.db import session_scope
-from monitor.models import Agency, Dossier, Exemption, Fee, Procedure
+from monitor.models import Agency, Dossier, Fee, Procedure
 from reports.guidance import RuleGuidance, guidance, urgency
 from reports.periods import ReportPeriod, recent_periods
 from reports.render import mask_name, vn_datetime
 from reports.workbook import write_workbook
 from rules.audit import AuditResult, run_audit
+from rules.exemptions import Exemptions
 
 PROVINCE = "*"
 
@@ -304,21 +304,16 @@ class ReportBuilder:
         ]
 
     def _exemption_reason(self, finding) -> str:
-        """Why a finding is exempted: the exemption in force now that covers it, as rules.exemptions matches."""
-        for rule, subject, agency, reason, until in self._exemptions:
-            if rule == finding.rule and (subject == code_key(finding.subject)
-                                         or (agency is not None and agency == code_key(finding.agency or ""))):
-                return f"{reason} (đến hết ngày {until:%d/%m/%Y})"
-        return "được miễn trừ"
+        """Why a finding is exempted: the exemption in force now that covers it."""
+        exemption = self._exemptions.covering(finding.rule, finding.subject, finding.agency)
+        if exemption is None:
+            return "được miễn trừ"
+        return f"{exemption.reason} (đến hết ngày {exemption.until:%d/%m/%Y})"
 
     @cached_property
-    def _exemptions(self) -> list[tuple]:
-        with session_scope(self.engine) as session:
-            rows = session.execute(select(Exemption.rule, Exemption.subject, Exemption.agency_code, Exemption.reason,
-                                          Exemption.until).where(Exemption.lifted_at.is_(None),
-                                                                 Exemption.until >= self.now.date())).all()
-        return [(rule, code_key(subject) if subject else None, code_key(agency) if agency else None, reason, until)
-                for rule, subject, agency, reason, until in rows]
+    def _exemptions(self) -> Exemptions:
+        with self.engine.connect() as connection:
+            return Exemptions(connection, self.now)
 
     def _dossier_facts(self, codes: Iterable[str]) -> tuple[dict[str, str], dict[str, int]]:
         """Masked applicant names and total fees of the dossiers, read in batches."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 from sqlmodel import Session
 
 from connectors.parsing import code_key
@@ -70,16 +70,22 @@ class Exemptions:
     """The exemptions in force at T, to look findings up in."""
 
     def __init__(self, connection: Connection, as_of: datetime):
-        rows = connection.execute(select(Exemption.rule, Exemption.subject, Exemption.agency_code, Exemption.until)
-                                  .where(Exemption.lifted_at.is_(None))).all()
+        rows = connection.execute(select(Exemption.rule, Exemption.subject, Exemption.agency_code, Exemption.reason,
+                                         Exemption.until).where(Exemption.lifted_at.is_(None))).all()
         in_force = [row for row in rows if as_of <= end_of(row.until)]
         # Codes are matched as rules.md matches codes across sources: trimmed, NFC, upper case.
-        self.subjects = {(row.rule, code_key(row.subject)) for row in in_force if row.subject}
-        self.agencies = {(row.rule, code_key(row.agency_code)) for row in in_force if row.agency_code}
+        self.subjects = {(row.rule, code_key(row.subject)): row for row in in_force if row.subject}
+        self.agencies = {(row.rule, code_key(row.agency_code)): row for row in in_force if row.agency_code}
+
+    def covering(self, rule: str, subject: str, agency: str | None) -> Row | None:
+        """The exemption in force (rule, subject, agency_code, reason, until) that covers the
+        finding of `rule` about `subject` in `agency`."""
+        if not (self.subjects or self.agencies):
+            return None
+        found = self.subjects.get((rule, code_key(subject)))
+        if found is None and agency is not None:
+            found = self.agencies.get((rule, code_key(agency)))
+        return found
 
     def cover(self, rule: str, subject: str, agency: str | None) -> bool:
-        """Whether an exemption in force covers the finding of `rule` about `subject` in `agency`."""
-        if not (self.subjects or self.agencies):
-            return False
-        return ((rule, code_key(subject)) in self.subjects
-                or (agency is not None and (rule, code_key(agency)) in self.agencies))
+        return self.covering(rule, subject, agency) is not None

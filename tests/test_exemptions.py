@@ -119,3 +119,15 @@ def test_state_of_an_exemption(engine):
     exemption = exempt(engine, subject="X")
     assert exemptions.state(exemption, datetime(2026, 3, 20, 23, 59, 59)) == "in force"
     assert exemptions.state(exemption, datetime(2026, 3, 21)) == "expired"
+
+
+def test_the_covering_exemption_gives_its_reason_and_expiry_for_the_reports(store, engine):
+    exempt(engine, subject="000.00.31.H59-260302-0001", reason="chờ ý kiến Bộ")
+    exempt(engine, agency="000.00.16.H59", reason="đang nâng cấp phần mềm", until=date(2026, 3, 25))
+    with engine.connect() as connection:
+        in_force = exemptions.Exemptions(connection, end_of_day(20))
+    by_subject = in_force.covering("ontime.late", "000.00.31.h59-260302-0001 ", AGENCY)
+    by_agency = in_force.covering("ontime.late", "000.00.16.H59-260302-0001", "000.00.16.H59")
+    assert (by_subject.reason, by_subject.until) == ("chờ ý kiến Bộ", UNTIL)
+    assert (by_agency.reason, by_agency.until) == ("đang nâng cấp phần mềm", date(2026, 3, 25))
+    assert in_force.covering("ontime.no_apology", "000.00.31.H59-260302-0001", AGENCY) is None
