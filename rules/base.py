@@ -11,11 +11,12 @@ from datetime import date, datetime
 from typing import ClassVar
 
 from sqlalchemy import (
-    Column, ColumnElement, Connection, Date, Integer, MetaData, Select, String, Table, Text, literal, null,
+    Column, ColumnElement, Connection, Date, Integer, MetaData, Select, String, Table, Text, literal, null, select,
 )
 
 from monitor.calendar import WorkingCalendar
 from monitor.config import RuleSettings
+from monitor.models import Procedure
 from rules.workdays import WorkdayTables
 
 # The inputs a rule can need. A stale source makes some of them unavailable (rules.stale), and
@@ -62,6 +63,13 @@ def finding(rule: str, *, subject: ColumnElement, agency: ColumnElement, detail:
             given(procedure).label("procedure"), given(due_date).label("due_date"),
             given(days_late).label("days_late"), given(reason).label("reason"), given(received).label("received"),
             (literal(parts, String) if isinstance(parts, str) else parts).label("parts"), detail.label("detail")]
+
+
+
+def procedure_findings(rule: str, detail: ColumnElement) -> Select:
+    """The SELECT of a rule whose subject is a catalogue procedure; the rule adds its WHERE."""
+    p = Procedure.__table__
+    return select(*finding(rule, subject=p.c.code, agency=p.c.agency_code, procedure=p.c.code, detail=detail))
 
 
 @dataclass(frozen=True)

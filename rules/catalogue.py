@@ -1,11 +1,11 @@
 """catalogue.*: procedures whose time limit or fee the monitor cannot read, and says so."""
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
 from monitor.deadlines import TimeLimitKind
 from monitor.models import Procedure
-from rules.base import CATALOGUE, AuditContext, Rule, finding
+from rules.base import CATALOGUE, AuditContext, Rule, procedure_findings
 from rules.sql import text_of
 
 UNKNOWN_FEE = "unknown"
@@ -20,10 +20,9 @@ class UnknownTimeLimit(Rule):
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
         p = Procedure.__table__
-        return select(*finding(
-            self.id, subject=p.c.code, agency=p.c.agency_code, procedure=p.c.code,
-            detail=text_of("Thời hạn giải quyết không xác định được: «", p.c.time_limit_text, "»"),
-        )).where(p.c.time_limit_kind == TimeLimitKind.UNKNOWN.value)
+        return procedure_findings(
+            self.id, text_of("Thời hạn giải quyết không xác định được: «", p.c.time_limit_text, "»"),
+        ).where(p.c.time_limit_kind == TimeLimitKind.UNKNOWN.value)
 
 
 class UnknownFee(Rule):
@@ -34,7 +33,6 @@ class UnknownFee(Rule):
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
         p = Procedure.__table__
-        return select(*finding(
-            self.id, subject=p.c.code, agency=p.c.agency_code, procedure=p.c.code,
-            detail=text_of("Phí, lệ phí không xác định được: «", p.c.fee_text, "»"),
-        )).where(p.c.fee_status == UNKNOWN_FEE)
+        return procedure_findings(
+            self.id, text_of("Phí, lệ phí không xác định được: «", p.c.fee_text, "»"),
+        ).where(p.c.fee_status == UNKNOWN_FEE)

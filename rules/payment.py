@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 
 from monitor.models import Procedure
-from rules.base import CATALOGUE, ONESTOP, AuditContext, Rule, finding
+from rules.base import CATALOGUE, ONESTOP, AuditContext, Rule, finding, procedure_findings
 from rules.due import FEE_BEARING, audit_dossier as ad
 from rules.sql import moment_text, text_of
 
@@ -20,10 +20,9 @@ class NotEnabled(Rule):
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
         p = Procedure.__table__
         # An unknown fee, or a page without the payment label (None), is no breach: skipped.
-        return select(*finding(
-            self.id, subject=p.c.code, agency=p.c.agency_code, procedure=p.c.code,
-            detail=text_of("Thủ tục có thu phí, lệ phí nhưng chưa cung cấp thanh toán trực tuyến"),
-        )).where(p.c.fee_status == FEE_BEARING, p.c.online_payment.is_(False))
+        return procedure_findings(
+            self.id, text_of("Thủ tục có thu phí, lệ phí nhưng chưa cung cấp thanh toán trực tuyến"),
+        ).where(p.c.fee_status == FEE_BEARING, p.c.online_payment.is_(False))
 
 
 class Offline(Rule):

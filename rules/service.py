@@ -6,7 +6,7 @@ import unicodedata
 from sqlalchemy import Select, select
 
 from monitor.models import Procedure
-from rules.base import CATALOGUE, AuditContext, Rule, finding
+from rules.base import CATALOGUE, AuditContext, Rule, procedure_findings
 from rules.sql import text_of
 
 PARTIAL_LEVELS = ("một phần", "cung cấp thông tin")
@@ -31,7 +31,6 @@ class NotFullOnline(Rule):
             select(p.c.code, p.c.service_level).where(p.c.full_online_eligible.is_(True),
                                                        p.c.service_level.is_not(None)))
         partial = [row.code for row in eligible if folded(row.service_level) in PARTIAL_LEVELS]
-        return select(*finding(
-            self.id, subject=p.c.code, agency=p.c.agency_code, procedure=p.c.code,
-            detail=text_of("Đủ điều kiện cung cấp toàn trình nhưng chỉ cung cấp: ", p.c.service_level),
-        )).where(p.c.code.in_(partial))
+        return procedure_findings(
+            self.id, text_of("Đủ điều kiện cung cấp toàn trình nhưng chỉ cung cấp: ", p.c.service_level),
+        ).where(p.c.code.in_(partial))
