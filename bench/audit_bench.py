@@ -32,8 +32,9 @@ from sqlalchemy import insert, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connectors.parsing import code_key, parse_fee, parse_time_limit, strip_province_suffix  # noqa: E402
+from connectors.parsing import parse_fee, parse_time_limit, strip_province_suffix  # noqa: E402
 from monitor.clock import now_local  # noqa: E402
+from monitor.codes import code_key  # noqa: E402
 from monitor.db import init_schema, make_engine  # noqa: E402
 from monitor.models import (  # noqa: E402
     Agency, ApologyLetter, BookRow, Dossier, Fee, Payment, PortalDossier, Procedure, SupplementRequest, SyncRun,

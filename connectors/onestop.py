@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from connectors.base import Batch, Connector, Rejection, Rows, SourceError
 from connectors.http import HttpClient
-from connectors.parsing import code_key, normalize_text, parse_onestop_datetime, strip_province_suffix
+from connectors.parsing import normalize_text, parse_onestop_datetime, strip_province_suffix
+from monitor.codes import code_key
 from monitor.config import SourceSettings
 from monitor.models import Agency, ApologyLetter, Dossier, Fee, Payment, SupplementRequest
 

@@ -19,17 +19,6 @@ def normalize_text(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
-def code_key(code: str) -> str:
-    """The key that matches a dossier or procedure code across sources.
-
-    rules.md: codes are matched after trimming spaces, Unicode NFC and upper-casing, which is
-    what the hand-typed tracking-book sample needs (``" 000.00.16.h59-250904-0002"``). Only the
-    surrounding whitespace is trimmed: codes never contain spaces, so a space inside one makes a
-    wrong code, which the monitor reports rather than quietly repairs.
-    """
-    return normalize_text(code).upper()
-
-
 def strip_province_suffix(procedure_code: str) -> str:
     """The procedure code without the province suffix: the part before ``.000.``.
 

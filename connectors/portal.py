@@ -17,8 +17,9 @@ from bs4 import BeautifulSoup, Tag
 
 from connectors.base import Batch, Connector, Rejection, Rows, SourceError, agency_code_in
 from connectors.http import HttpClient
-from connectors.parsing import (code_key, normalize_text, parse_fee, parse_time_limit, parse_vn_datetime,
+from connectors.parsing import (normalize_text, parse_fee, parse_time_limit, parse_vn_datetime,
                                 parse_yes_no, strip_province_suffix)
+from monitor.codes import code_key
 from monitor.config import SourceSettings
 from monitor.models import PortalDossier, Procedure
 

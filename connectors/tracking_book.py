@@ -22,7 +22,8 @@ from pathlib import Path
 import openpyxl
 
 from connectors.base import Batch, Connector, Rejection, Rows, SourceError, agency_code_in
-from connectors.parsing import code_key, normalize_text, parse_vn_datetime
+from connectors.parsing import normalize_text, parse_vn_datetime
+from monitor.codes import code_key
 from monitor.config import SourceSettings
 from monitor.models import BookFile, BookRow
 

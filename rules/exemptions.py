@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, Row, select
 from sqlmodel import Session
 
-from connectors.parsing import code_key
+from monitor.codes import code_key
 from monitor.models import Exemption
 from rules.registry import RULE_IDS
 from rules.sql import end_of

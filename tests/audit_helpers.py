@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from connectors.parsing import code_key
+from monitor.codes import code_key
 from monitor.config import RuleSettings, Settings, SourceSettings
 from monitor.models import (
     ApologyLetter, BookRow, Dossier, Payment, PortalDossier, Procedure, SupplementRequest, SyncRun,

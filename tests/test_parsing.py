@@ -7,7 +7,6 @@ import pytest
 
 from connectors.parsing import (
     FeeStatus,
-    code_key,
     normalize_text,
     parse_fee,
     parse_onestop_datetime,
@@ -16,6 +15,7 @@ from connectors.parsing import (
     parse_yes_no,
     strip_province_suffix,
 )
+from monitor.codes import code_key
 from monitor.deadlines import TimeLimit, TimeLimitKind
 
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from connectors.parsing import code_key
+from monitor.codes import code_key
 from audit_helpers import AGENCY, SYNCED, make_settings
 from monitor.config import CalendarSettings
 from monitor.deadlines import SupplementRequest, TimeLimit, TimeLimitKind, effective_due_date, legal_due_date
