@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+from json.encoder import encode_basestring
 from collections import Counter
 from typing import TextIO
 
@@ -63,15 +64,38 @@ def finding_row(finding: AuditFinding) -> dict:
 
 
 def write_json(result: AuditResult, out: TextIO) -> None:
-    """The JSON object of interface.md. Written in slices, so that hundreds of thousands of
-    findings never sit in memory twice more; compact, since the C encoder only does compact."""
+    """The JSON object of interface.md, compact. The findings are written in slices, so that
+    hundreds of thousands of them never sit in memory twice more."""
     head, _, tail = _dumps(result.summary_json()).partition('"findings":[]')
     out.write(head + '"findings":[')
     for start in range(0, len(result.findings), JSON_SLICE):
         if start:
             out.write(",")
-        out.write(_dumps([f.to_json() for f in result.findings[start:start + JSON_SLICE]])[1:-1])
+        out.write(",".join(map(finding_json, result.findings[start:start + JSON_SLICE])))
     out.write("]" + tail + "\n")
+
+
+def finding_json(finding: AuditFinding) -> str:
+    """`json.dumps(finding.to_json())`, compact, to the character, written directly: a dict per
+    finding through the encoder takes three times as long, and an audit has hundreds of
+    thousands of findings."""
+    f = finding
+    text = (f'{{"rule":{_string(f.rule)},"subject":{_string(f.subject)},"agency":{_string(f.agency)},'
+            f'"procedure":{_string(f.procedure)}')
+    if f.rule.startswith("ontime."):
+        text += f',"due_date":{_string(f.due_date.isoformat() if f.due_date else None)}'
+    text += f',"detail":{_string(f.detail)},"status":{_string(f.status)}'
+    if f.reason is not None:
+        text += f',"reason":{_string(f.reason)}'
+    if f.days_late is not None:
+        text += f',"days_late":{int(f.days_late)!r}'
+    if f.first_seen is not None:
+        text += f',"first_seen":{_string(f.first_seen.isoformat(timespec="seconds"))}'
+    return text + "}"
+
+
+def _string(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
 
 
 def _dumps(value) -> str:

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from monitor.calendar import WorkingCalendar
 from monitor.deadlines import TimeLimitKind
 from monitor.models import BookRow, Dossier, Payment, PortalDossier, Procedure, SupplementRequest
-from rules.sql import ceiling, create_scratch, date_of, days_after, flag, seconds, seconds_of_day
+from rules.sql import ceiling, create_scratch, date_of, days_after, flag, scanned, seconds, seconds_of_day
 from rules.workdays import WorkdayTables, calendar_day, receipt_ordinal, working_day
 
 metadata = MetaData()
@@ -186,7 +186,7 @@ def _dossiers_at(calendar: WorkingCalendar, as_of: datetime, working_hours: tupl
             .outerjoin(portal, portal.c.code_key == d.c.code_key)
             .outerjoin(payments, payments.c.dossier_code == d.c.code)
         )
-        .where(d.c.received_at <= as_of)
+        .where(scanned(d.c.received_at) <= as_of)
         .subquery("joined")
     )
 

@@ -77,6 +77,10 @@ class Exemptions:
         self.subjects = {(row.rule, code_key(row.subject)): row for row in in_force if row.subject}
         self.agencies = {(row.rule, code_key(row.agency_code)): row for row in in_force if row.agency_code}
 
+    def __bool__(self) -> bool:
+        """Whether any exemption is in force at T."""
+        return bool(self.subjects or self.agencies)
+
     def covering(self, rule: str, subject: str, agency: str | None) -> Row | None:
         """The exemption in force (rule, subject, agency_code, reason, until) that covers the
         finding of `rule` about `subject` in `agency`."""

@@ -1,7 +1,9 @@
 """The few SQL date functions that SQLite and PostgreSQL spell differently.
 
-Stored times are naive local date-times. SQLite keeps them as ISO text, so its `date()` and
-`strftime()` read them directly; PostgreSQL keeps timestamps and dates. Every rule writes its
+Stored times are naive local date-times. PostgreSQL keeps timestamps and dates. SQLite keeps
+them as text in SQLAlchemy's one fixed layout, `YYYY-MM-DD HH:MM:SS.ffffff` (dates
+`YYYY-MM-DD`), so its helpers cut that text with `substr()`: over a million rows that is several
+times cheaper than parsing it again with `date()` or `strftime()`. Every rule writes its
 queries with these helpers and runs unchanged on both stores.
 """
 from __future__ import annotations
@@ -31,7 +33,7 @@ def _date_of(element, compiler, **kw):
 
 @compiles(date_of, "sqlite")
 def _date_of_sqlite(element, compiler, **kw):
-    return f"date({compiler.process(element.clauses, **kw)})"
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
 
 
 class seconds_of_day(FunctionElement):
@@ -49,8 +51,30 @@ def _seconds_of_day(element, compiler, **kw):
 
 @compiles(seconds_of_day, "sqlite")
 def _seconds_of_day_sqlite(element, compiler, **kw):
-    # The Unix time of a naive date-time is read as UTC: modulo a day, it is the time of day.
-    return f"(CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER) % 86400)"
+    x = compiler.process(element.clauses, **kw)
+    return f"(substr({x}, 12, 2) * 3600 + substr({x}, 15, 2) * 60 + substr({x}, 18, 2))"
+
+
+class scanned(FunctionElement):
+    """A column compared as it is, with no index used for the comparison. An audit wants nearly
+    every dossier: SQLite, not knowing that, would walk the index and fetch each row through it,
+    where one pass over the table is several times faster. (`+x` is SQLite's way to say so.)"""
+    inherit_cache = True
+    name = "scanned"
+
+    @property
+    def type(self):
+        return self.clauses.clauses[0].type
+
+
+@compiles(scanned)
+def _scanned(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(scanned, "sqlite")
+def _scanned_sqlite(element, compiler, **kw):
+    return f"+{compiler.process(element.clauses, **kw)}"
 
 
 class days_after(FunctionElement):
@@ -86,7 +110,8 @@ def _day_text(element, compiler, **kw):
 
 @compiles(day_text, "sqlite")
 def _day_text_sqlite(element, compiler, **kw):
-    return f"strftime('%d/%m/%Y', {compiler.process(element.clauses, **kw)})"
+    x = compiler.process(element.clauses, **kw)
+    return f"(substr({x}, 9, 2) || '/' || substr({x}, 6, 2) || '/' || substr({x}, 1, 4))"
 
 
 class moment_text(FunctionElement):
@@ -103,7 +128,8 @@ def _moment_text(element, compiler, **kw):
 
 @compiles(moment_text, "sqlite")
 def _moment_text_sqlite(element, compiler, **kw):
-    return f"strftime('%d/%m/%Y %H:%M', {compiler.process(element.clauses, **kw)})"
+    x = compiler.process(element.clauses, **kw)
+    return f"(substr({x}, 9, 2) || '/' || substr({x}, 6, 2) || '/' || substr({x}, 1, 4) || ' ' || substr({x}, 12, 5))"
 
 
 def text_of(*pieces) -> ColumnElement:
