@@ -154,6 +154,10 @@ def _evaluate(context: AuditContext, running: dict[str, frozenset[str]]) -> None
         # SQLite has no hash join: without the index, matching each finding of the history
         # against these would read them all, every time. PostgreSQL hashes them instead.
         context.connection.execute(text("CREATE INDEX audit_finding_key ON audit_finding (rule, subject)"))
+    else:
+        # Temporary tables get no statistics by themselves; without them PostgreSQL takes the
+        # findings for a handful and matches them to the history one index probe at a time.
+        context.connection.execute(text("ANALYZE audit_finding"))
 
 
 def _drop_before_go_live(connection: Connection, monitor_from: date | None) -> None:

@@ -37,6 +37,17 @@ def test_the_migrations_build_exactly_the_models(database_url):
     assert differences == []
 
 
+def test_the_findings_history_keeps_room_for_its_nightly_rewrites_on_postgresql(database_url):
+    engine = make_engine(database_url)
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL storage parameter")
+    init_schema(engine)
+    with engine.connect() as connection:
+        options = connection.exec_driver_sql("SELECT reloptions FROM pg_class WHERE oid = 'finding'::regclass").scalar()
+    engine.dispose()
+    assert options == ["fillfactor=50"]
+
+
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     with engine.connect() as connection:
