@@ -14,7 +14,9 @@ from datetime import date
 from sqlalchemy import and_, case, func, literal, select, true
 
 from rules.base import AuditContext, audit_finding
-from rules.due import EARLY, IN_PROGRESS, LATE, NO_FINISH_DATE, ON_TIME, OVERDUE, RESOLVED, STOPPED, WITHIN
+from rules.due import (
+    EARLY, IN_PROGRESS, LATE, NO_FINISH_DATE, ON_TIME, OVERDUE, PAID_ONLINE, RESOLVED, STOPPED, WITHIN,
+)
 from rules.due import audit_dossier as ad
 
 PROVINCE = "*"
@@ -87,8 +89,8 @@ def _counts(context: AuditContext, start: date | None) -> dict[str | None, Count
         "entered": count(in_period),
         "sync_due": count(in_period, past_sync_grace),
         "unsynced": count(in_period, past_sync_grace, ~ad.c.on_portal),
-        "paid": count(in_period, ad.c.fee_bearing, ad.c.paid),
-        "paid_online": count(in_period, ad.c.fee_bearing, ad.c.paid_online),
+        "paid": count(in_period, ad.c.payment.is_not(None)),   # fee-bearing dossiers only
+        "paid_online": count(in_period, ad.c.payment == PAID_ONLINE),
     }
     query = select(ad.c.agency, *(term.label(name) for name, term in terms.items())).group_by(ad.c.agency)
     return {row.agency: Counter({name: int(row._mapping[name]) for name in terms})

@@ -5,7 +5,7 @@ from sqlalchemy import Select, select
 
 from monitor.models import Procedure
 from rules.base import CATALOGUE, ONESTOP, AuditContext, Rule, finding, procedure_findings
-from rules.due import FEE_BEARING, audit_dossier as ad
+from rules.due import FEE_BEARING, PAID_OFFLINE, audit_dossier as ad
 from rules.sql import moment_text, text_of
 
 ONLINE = "2"
@@ -38,4 +38,4 @@ class Offline(Rule):
             received=ad.c.received_on,
             detail=text_of("Nộp trực tuyến (nhận ", moment_text(ad.c.received_at),
                            "), thủ tục có thu phí, lệ phí nhưng không thanh toán trực tuyến"),
-        )).where(ad.c.channel == ONLINE, ad.c.fee_bearing, ad.c.paid, ~ad.c.paid_online)
+        )).where(ad.c.channel == ONLINE, ad.c.payment == PAID_OFFLINE)  # payment: fee-bearing dossiers only

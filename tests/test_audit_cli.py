@@ -186,3 +186,16 @@ def test_output_to_a_file(config, capsys, tmp_path):
 def test_an_empty_database_is_a_usage_error(database_url, tmp_path, capsys):
     code, _, err = run_cli(capsys, "audit", "--config", write_config(tmp_path, database_url))
     assert code == 2 and "motcua init" in err
+
+
+def test_findings_come_in_code_point_order_on_every_store(engine, database_url, tmp_path, capsys):
+    # A locale collation would put "a" before "B" and "Ê" next to "E"; the output is in code
+    # point order, as Python compares, whatever collation the database was created with.
+    store = Store(engine)
+    store.procedure()
+    codes = ["đ-1", "B-1", "a-1", "Z-1", "Ê-1", "D-2"]
+    for code in codes:
+        store.dossier(code, at(2), status=4, on_portal=False)
+    config = write_config(tmp_path, database_url)
+    findings = audit_json(capsys, config, "--as-of", "2026-03-20", "--rule", "entry.unsynced")["findings"]
+    assert [f["subject"] for f in findings] == sorted(codes)
