@@ -75,7 +75,7 @@ class SupplementRequest(SQLModel, table=True):
     __tablename__ = "supplement_request"
     dossier_code: str = Field(foreign_key="dossier.code", primary_key=True, max_length=80, ondelete="CASCADE")
     seq: int = Field(primary_key=True)
-    requested_at: LocalDatetime                                      # NgayYeuCauBoSung
+    requested_at: LocalDatetime = Field(index=True)                  # NgayYeuCauBoSung
     answered_at: LocalDatetime | None = None                         # NgayNhanBoSung
 
 
@@ -116,7 +116,7 @@ class PortalDossier(SQLModel, table=True):
     agency_code: str | None = Field(default=None, max_length=64, index=True)
     channel: str | None = Field(default=None, max_length=2)    # 1, 2, 3 from Kênh
     channel_text: str | None = None
-    submitted_at: LocalDatetime | None = None                        # Ngày nộp
+    submitted_at: LocalDatetime | None = Field(default=None, index=True)  # Ngày nộp
     status_text: str | None = None
     source: str = Field(max_length=64)
     synced_at: LocalDatetime
@@ -132,7 +132,7 @@ class BookRow(SQLModel, table=True):
     code_key: str = Field(max_length=80, index=True)
     agency_code: str | None = Field(default=None, max_length=64, index=True)
     procedure_name: str | None = None
-    received_at: LocalDatetime                                       # start of the day when has_time is false
+    received_at: LocalDatetime = Field(index=True)                   # start of the day when has_time is false
     received_has_time: bool = True
     appointment_date: date | None = None
     file: str                                                   # file name, for the reader of a finding

@@ -305,22 +305,17 @@ def _supplement_walk():
 
 def calendar_range(connection: Connection, as_of: datetime) -> tuple[date, date]:
     """The dates the working-day tables must cover for an audit at T, before the supplement
-    pauses extend them: from a year before the earliest receipt or request to a year after T
-    plus twice the longest time limit, and every appointment within ten years of T (an
-    appointment date is the due date of a dossier whose time limit is unknown; one further
-    away is a typing error, and such a dossier keeps D as D')."""
-    d = Dossier.__table__
+    pauses extend them: from a year before the earliest receipt or request, or before ten years
+    before T, to a year after ten years after T, or after T plus twice the longest time limit.
+    Every appointment within ten years of T is inside (an appointment date is the due date of
+    a dossier whose time limit is unknown; one beyond the tables is a typing error, and such a
+    dossier keeps D as D'). Each bound is an index lookup: no pass over the dossiers."""
     earliest = [connection.execute(select(func.min(c))).scalar()
-                for c in (d.c.received_at, PortalDossier.submitted_at, BookRow.received_at,
+                for c in (Dossier.received_at, PortalDossier.submitted_at, BookRow.received_at,
                           SupplementRequest.requested_at)]
-    appointments = connection.execute(select(func.min(d.c.appointment_at), func.max(d.c.appointment_at))).one()
     longest = connection.execute(select(func.max(Procedure.time_limit_amount))
                                  .where(Procedure.time_limit_kind.in_(KNOWN_LIMITS))).scalar() or 0
     today, decade, year = as_of.date(), timedelta(days=3653), timedelta(days=366)
-    starts = [e.date() for e in earliest if e is not None]
-    if appointments[0] is not None and appointments[0].date() >= today - decade:
-        starts.append(appointments[0].date())
-    ends = [today + timedelta(days=2 * int(longest))]
-    if appointments[1] is not None and appointments[1].date() <= today + decade:
-        ends.append(appointments[1].date())
-    return min([*starts, today]) - year, max(ends) + year
+    start = min([today - decade, *(e.date() for e in earliest if e is not None)])
+    end = max(today + decade, today + timedelta(days=2 * int(longest)))
+    return start - year, end + year

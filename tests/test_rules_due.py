@@ -118,3 +118,32 @@ def test_a_receipt_after_t_is_not_in_the_audit(engine):
         due.build(connection, workdays, as_of=T, working_hours=settings_.calendar.working_hours,
                   same_day_cutoff=settings_.rules.same_day_cutoff)
         assert connection.execute(select(due.audit_dossier)).all() == []
+
+
+def test_an_appointment_within_ten_years_is_moved_by_a_pause_and_a_further_one_is_kept(engine):
+    # Unknown time limit: D is the appointment's date. An answered request moves D' by E
+    # working days, counted in the working-day tables; an appointment beyond them (more than
+    # eleven years after T) is a typing error and keeps D' = D.
+    received, asked, answered = datetime(2026, 5, 4, 9, 0), datetime(2026, 5, 5, 9, 0), datetime(2026, 5, 8, 9, 0)
+    near, far = datetime(2035, 12, 10, 17, 0), datetime(2038, 1, 5, 17, 0)
+    with Session(engine) as session:
+        session.add(Procedure(code="P", agency_code=AGENCY, time_limit_kind="unknown", source="cong-dvc",
+                              synced_at=SYNCED))
+        for code, appointment in (("NEAR", near), ("FAR", far)):
+            session.add(Dossier(code=code, code_key=code, procedure_code="P", procedure_code_raw="P",
+                                agency_code=AGENCY, channel="1", status=4, received_at=received,
+                                appointment_at=appointment, created_at=received, updated_at=received,
+                                source="motcua", synced_at=SYNCED))
+            session.flush()
+            session.add(SupplementRow(dossier_code=code, seq=0, requested_at=asked, answered_at=answered))
+        session.commit()
+    settings_ = make_settings()
+    calendar = calendar_of(settings_.calendar)
+    with engine.connect() as connection, connection.begin():
+        workdays = WorkdayTables(connection, calendar, *due.calendar_range(connection, T))
+        due.build(connection, workdays, as_of=T, working_hours=settings_.calendar.working_hours,
+                  same_day_cutoff=settings_.rules.same_day_cutoff)
+        rows = {row.code: row for row in connection.execute(select(due.audit_dossier))}
+    pause = calendar.working_days_between(asked.date(), answered.date())  # Wed, Thu, Fri: 3
+    assert rows["NEAR"].due_date == calendar.working_days_after(near.date(), pause)
+    assert (rows["FAR"].legal_due, rows["FAR"].due_date) == (far.date(), far.date())
