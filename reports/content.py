@@ -22,7 +22,7 @@ from reports.guidance import RuleGuidance, guidance, urgency
 from reports.periods import ReportPeriod, recent_periods
 from reports.render import mask_name, vn_datetime
 from reports.workbook import write_workbook
-from rules.audit import AuditResult, run_audit
+from rules.audit import AuditResult, audit_figures
 from rules.exemptions import Exemptions
 
 PROVINCE = "*"
@@ -193,7 +193,7 @@ class ProvinceReport:
 class ReportBuilder:
     """Builds the reports of one run from the audit at the present moment (`current`).
 
-    Figures come from an audit of each report period, as of its end, run once per period.
+    Figures come from the figures of each report period, as of its end, counted once per period.
     """
 
     def __init__(self, engine: Engine, settings: Settings, current: AuditResult, now: datetime):
@@ -204,8 +204,9 @@ class ReportBuilder:
         self._period_audits: dict[ReportPeriod, AuditResult] = {}
 
     def period_audit(self, period: ReportPeriod) -> AuditResult:
+        """The figures of a period (its findings are not needed: the reports show those of now)."""
         if period not in self._period_audits:
-            self._period_audits[period] = run_audit(
+            self._period_audits[period] = audit_figures(
                 self.engine, self.settings, as_of=period.end_moment, now=self.now,
                 period=(period.start, period.end))
         return self._period_audits[period]

@@ -97,6 +97,19 @@ def run_audit(engine: Engine, settings: Settings, *, as_of: datetime, now: datet
     With a period, T must be the end of its last day (a period's figures are as of its end).
     Only a complete audit at the present moment (as_of == now, no agency or rule filter) updates
     the findings history."""
+    return _audit(engine, settings, as_of, now, period, agency, rule, figures_only=False)
+
+
+def audit_figures(engine: Engine, settings: Settings, *, as_of: datetime, now: datetime,
+                  period: tuple[date, date] | None = None) -> AuditResult:
+    """The figures of `run_audit`, and its stale sources, without the findings (an empty list):
+    only the rule the figures count (entry.missing, for entry_rate) runs, and nothing is read
+    back. The reports need the figures of several periods a night (the trend)."""
+    return _audit(engine, settings, as_of, now, period, None, None, figures_only=True)
+
+
+def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, period: tuple[date, date] | None,
+           agency: str | None, rule: str | None, *, figures_only: bool) -> AuditResult:
     if rule is not None and rule not in RULE_IDS:
         raise ValueError(f"unknown rule {rule!r}; the rules are: {', '.join(RULE_IDS)}")
     if period is not None and (period[0] > period[1] or as_of != end_of(period[1])):
@@ -119,16 +132,19 @@ def run_audit(engine: Engine, settings: Settings, *, as_of: datetime, now: datet
                           same_day_cutoff=settings.rules.same_day_cutoff)
                 context = AuditContext(connection=connection, as_of=as_of, settings=settings.rules,
                                        calendar=calendar, workdays=workdays)
-                _evaluate(context, running)
+                _evaluate(context, {r: parts for r, parts in running.items()
+                                    if not figures_only or r in figures.COUNTED_RULES})
                 counted = figures.compute(context, period, skipped)
                 _drop_before_go_live(connection, settings.rules.monitor_from)
                 exemptions = Exemptions(connection, as_of)
-            if connection.dialect.name == "postgresql":
-                connection.execution_options(isolation_level="READ COMMITTED")
-            with connection.begin():
-                if as_of == now and agency is None and rule is None:
-                    history.update_history(connection, running, skipped, now)
-                findings = _findings(connection, exemptions, as_of, agency, rule)
+            findings = []
+            if not figures_only:
+                if connection.dialect.name == "postgresql":
+                    connection.execution_options(isolation_level="READ COMMITTED")
+                with connection.begin():
+                    if as_of == now and agency is None and rule is None:
+                        history.update_history(connection, running, skipped, now)
+                    findings = _findings(connection, exemptions, as_of, agency, rule)
         finally:
             # Closing the connection discards its temporary tables at once (dropping them one by
             # one costs about as much as filling them); the pool opens a new one when needed.

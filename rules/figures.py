@@ -27,6 +27,10 @@ COUNTS = ("received_total", "received_online", "received_offline", "carried_over
           "in_progress_overdue")
 RATES = ("on_time_rate", "entry_rate", "sync_rate", "online_payment_rate")
 
+# The rule whose findings the figures count (entry_rate); every other figure counts audit_dossier.
+ENTRY_MISSING = "entry.missing"
+COUNTED_RULES = frozenset({ENTRY_MISSING})
+
 # The figures that need the due dates, hence the ontime rules' inputs (rules.md "When a source is stale").
 SPLITS = ("resolved_early", "resolved_on_time", "resolved_late", "in_progress_within", "in_progress_overdue",
           "on_time_rate")
@@ -42,7 +46,7 @@ def compute(context: AuditContext, period: tuple[date, date] | None, skipped: It
     start = period[0] if period else None
     per_agency = _counts(context, start)
     missing = (select(audit_finding.c.agency, func.count().label("missing"))
-               .where(audit_finding.c.rule == "entry.missing",
+               .where(audit_finding.c.rule == ENTRY_MISSING,
                       audit_finding.c.received >= start if start else true())
                .group_by(audit_finding.c.agency))
     for agency, count in context.connection.execute(missing):  # by their row's receipt date
@@ -101,7 +105,7 @@ def _unavailable_figures(skipped: set[str]) -> set[str]:
     unavailable = set()
     if "ontime.late" in skipped:
         unavailable.update(SPLITS)
-    if any(name == "entry.missing" or name.startswith("entry.missing:") for name in skipped):
+    if any(name == ENTRY_MISSING or name.startswith(ENTRY_MISSING + ":") for name in skipped):
         unavailable.add("entry_rate")
     if "entry.unsynced" in skipped:
         unavailable.add("sync_rate")
