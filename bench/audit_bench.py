@@ -61,11 +61,14 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="motcua-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     stores = ("sqlite", "postgresql") if args.store == "both" else (args.store,)
-    results = [bench(store, args.dossiers, workdir, args.pg_url, args.repeat) for store in stores]
-    print(json.dumps(results, indent=2))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / f"audit-{args.dossiers}-{datetime.now():%Y%m%d-%H%M%S}.json").write_text(json.dumps(results, indent=2))
+    path = out / f"audit-{args.dossiers}-{datetime.now():%Y%m%d-%H%M%S}.json"
+    results = []
+    for store in stores:  # each store's figures are kept as soon as they are measured
+        results.append(bench(store, args.dossiers, workdir, args.pg_url, args.repeat))
+        print(json.dumps(results[-1], indent=2), flush=True)
+        path.write_text(json.dumps(results, indent=2))
 
 
 def bench(store: str, dossiers: int, workdir: Path, pg_url: str, repeat: int) -> dict:

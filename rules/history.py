@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, insert, literal, not_, select, update
+from sqlalchemy import Connection, and_, exists, literal, not_, null, select, text, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.models import Finding as FindingRow
 from rules.base import audit_finding
@@ -23,20 +24,25 @@ def update_history(connection: Connection, running: dict[str, frozenset[str]], s
     """Record the findings in audit_finding as seen at `now`. `running` maps every rule that ran
     to its parts that ran; `skipped` names the rules and `rule:part`s that did not."""
     f = audit_finding
-    same = and_(history.c.rule == f.c.rule, history.c.subject == f.c.subject)
-    # Found again: seen now, with what it says now; it keeps its first_seen, even after a spell
-    # as resolved. (An UPDATE joined to the findings, then an INSERT of the new ones: on
-    # PostgreSQL a third faster than one INSERT ... ON CONFLICT probing the key row by row.)
-    connection.execute(update(history).where(same).values(
-        agency_code=f.c.agency, procedure_code=f.c.procedure, parts=f.c.parts, due_date=f.c.due_date,
-        detail=f.c.detail, last_seen=now, resolved_at=None, status="open"))
-    connection.execute(insert(history).from_select(
-        ["rule", "subject", "agency_code", "procedure_code", "parts", "due_date", "detail", "first_seen", "last_seen",
-         "status"],
-        select(f.c.rule, f.c.subject, f.c.agency, f.c.procedure, f.c.parts, f.c.due_date, f.c.detail, literal(now),
-               literal(now), literal("open")).where(~exists().where(same))))
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    columns = ("rule", "subject", "agency_code", "procedure_code", "parts", "due_date", "detail",
+               "first_seen", "last_seen", "resolved_at", "status")
+    # (SQLite needs a WHERE before ON CONFLICT to parse an INSERT ... SELECT.)
+    seen = insert(history).from_select(columns, select(
+        f.c.rule, f.c.subject, f.c.agency, f.c.procedure, f.c.parts, f.c.due_date, f.c.detail,
+        literal(now), literal(now), null(), literal("open")).where(true()))
+    # A finding seen again keeps its first_seen, even after a spell as resolved. One key probe
+    # per finding: no plan to go wrong. (An UPDATE joined to the findings is faster on a table
+    # whose statistics are right, and quadratic on one that autovacuum has not analysed yet.)
+    connection.execute(seen.on_conflict_do_update(
+        index_elements=["rule", "subject"],
+        set_={name: seen.excluded[name] for name in columns if name not in ("rule", "subject", "first_seen")}))
+    if connection.dialect.name == "postgresql":
+        # The history may have grown from nothing within this transaction: the next two
+        # statements join it with every finding, and must be planned knowing its size.
+        connection.execute(text("ANALYZE finding"))
 
-    found_again = exists().where(same)
+    found_again = exists().where(f.c.rule == history.c.rule, f.c.subject == history.c.subject)
     left_as_they_were = [_found_by(*name.split(":", 1)) for name in skipped if ":" in name]
     connection.execute(
         update(history)
