@@ -171,7 +171,7 @@ def _evaluate(context: AuditContext, running: dict[str, frozenset[str]]) -> None
         context.connection.execute(text("CREATE INDEX audit_finding_key ON audit_finding (rule, subject)"))
     else:
         # Temporary tables get no statistics by themselves; without them PostgreSQL takes the
-        # findings for a handful and matches them to the history one index probe at a time.
+        # findings for a handful when it plans their joins with the history.
         context.connection.execute(text("ANALYZE audit_finding"))
 
 

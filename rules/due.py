@@ -63,7 +63,6 @@ audit_dossier = Table(
     Column("returned_at", DateTime),
     Column("known_procedure", Boolean, nullable=False),  # its MaTTHC is in the catalogue
     Column("known_limit", Boolean, nullable=False),      # and the catalogue gives its time limit
-    Column("fee_bearing", Boolean, nullable=False),
     Column("receipt_ordinal", Integer, nullable=False),  # ordinal of R, the effective receipt day
     Column("on_portal", Boolean, nullable=False),
     # Fee-bearing dossiers only: NULL not paid by T, PAID_OFFLINE paid by T but never online,
@@ -172,7 +171,6 @@ def _dossiers_at(calendar: WorkingCalendar, as_of: datetime, working_hours: tupl
             d.c.appointment_at, d.c.finished_at, d.c.returned_at,
             flag(limits.c.code.is_not(None)).label("known_procedure"),
             func.coalesce(limits.c.known_limit, false()).label("known_limit"),
-            func.coalesce(limits.c.fee_bearing, false()).label("fee_bearing"),
             limits.c.kind, limits.c.days, limits.c.limit_seconds,
             receipt_date.c.ordinal.label("day_ordinal"),
             receipt_date.c.working.label("day_working"),
