@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import and_, case, func, literal, select, true
+from sqlalchemy import case, func, literal, select, true
 
 from rules.base import AuditContext, audit_finding
 from rules.due import (
@@ -61,44 +61,74 @@ def compute(context: AuditContext, period: tuple[date, date] | None, skipped: It
     return figures
 
 
+# What the figures need to know of a dossier besides its agency and state, one bit each, so that
+# one GROUP BY (agency, state, facts) counts every kind of dossier and Python adds the counts up
+# into the figures. (SQLite groups by sorting: sorting a narrow key and counting costs half of
+# summing sixteen conditions over every row, 0.65 s of a 1M-dossier audit.)
+IN_PERIOD = 1          # received in the period (every dossier without a period)
+ENDED_IN_PERIOD = 2    # its end (finish or stop) in the period
+PAST_SYNC_GRACE = 4    # the sync grace after R is over at T
+ON_PORTAL = 8
+PAID = 16              # fee-bearing and paid by T ...
+PAID_ONLINE_TOO = 32   # ... online
+CHANNEL_ONLINE = 64
+CHANNEL_OFFLINE = 128  # at the counter or by post
+
+
 def _counts(context: AuditContext, start: date | None) -> dict[str | None, Counter]:
-    received_day, end_day = ad.c.received_on, ad.c.end_on
-    counted = ad.c.state != NO_FINISH_DATE
-    in_period = received_day >= start if start else true()
-    resolved = ad.c.state.in_(RESOLVED)
-    resolved_in_period = and_(resolved, end_day >= start) if start else resolved
+    def bit(condition, value: int):
+        return case((condition, value), else_=0)
 
     past_sync_grace = (ad.c.receipt_ordinal + context.settings.sync_grace_days
                        < context.workdays.first_ordinal_from(context.day))
+    facts = sum((
+        bit(ad.c.received_on >= start, IN_PERIOD) if start else literal(IN_PERIOD),
+        bit(ad.c.end_on >= start, ENDED_IN_PERIOD) if start else literal(0),
+        bit(past_sync_grace, PAST_SYNC_GRACE),
+        bit(ad.c.on_portal, ON_PORTAL),
+        bit(ad.c.payment.is_not(None), PAID),
+        bit(ad.c.payment == PAID_ONLINE, PAID_ONLINE_TOO),
+        bit(ad.c.channel == ONLINE, CHANNEL_ONLINE),
+        bit(ad.c.channel.in_(OFFLINE), CHANNEL_OFFLINE),
+    ), literal(0))
+    dossiers = select(ad.c.agency, ad.c.state, facts.label("facts")).subquery("dossiers")
+    query = (select(dossiers.c.agency, dossiers.c.state, dossiers.c.facts, func.count().label("dossiers"))
+             .group_by(dossiers.c.agency, dossiers.c.state, dossiers.c.facts))
+    per_agency: dict[str | None, Counter] = {}
+    for agency, state, facts, dossiers in context.connection.execute(query):
+        per_agency.setdefault(agency, Counter()).update(
+            {name: dossiers for name in _terms(state, facts, with_period=start is not None)})
+    return per_agency
 
-    def count(*conditions):
-        return func.sum(case((and_(*conditions), 1), else_=0))
 
+def _terms(state: str, facts: int, *, with_period: bool) -> list[str]:
+    """The counts of rules.md a dossier in `state` with these facts adds one to."""
+    counted = state != NO_FINISH_DATE
+    in_period = bool(facts & IN_PERIOD)
+    resolved = state in RESOLVED
+    resolved_in_period = resolved and (bool(facts & ENDED_IN_PERIOD) or not with_period)
     terms = {
-        "received_total": count(counted, in_period),
-        "received_online": count(counted, in_period, ad.c.channel == ONLINE),
-        "received_offline": count(counted, in_period, ad.c.channel.in_(OFFLINE)),
-        "carried_over": count(counted, received_day < start, ~and_(resolved, end_day < start)) if start
-        else literal(0),
-        "resolved_total": count(counted, resolved_in_period),
-        "resolved_early": count(resolved_in_period, ad.c.state == EARLY),
-        "resolved_on_time": count(resolved_in_period, ad.c.state.in_((ON_TIME, STOPPED))),
-        "resolved_late": count(resolved_in_period, ad.c.state == LATE),
-        "in_progress_total": count(ad.c.state.in_(IN_PROGRESS)),
-        "in_progress_within": count(ad.c.state == WITHIN),
-        "in_progress_overdue": count(ad.c.state == OVERDUE),
+        "received_total": counted and in_period,
+        "received_online": counted and in_period and bool(facts & CHANNEL_ONLINE),
+        "received_offline": counted and in_period and bool(facts & CHANNEL_OFFLINE),
+        "carried_over": with_period and counted and not in_period and not (resolved and not facts & ENDED_IN_PERIOD),
+        "resolved_total": counted and resolved_in_period,
+        "resolved_early": resolved_in_period and state == EARLY,
+        "resolved_on_time": resolved_in_period and state in (ON_TIME, STOPPED),
+        "resolved_late": resolved_in_period and state == LATE,
+        "in_progress_total": state in IN_PROGRESS,
+        "in_progress_within": state == WITHIN,
+        "in_progress_overdue": state == OVERDUE,
         # For the rates: one-stop records received in the period (any status, any data quality),
         # those past their sync grace and of them those not on the portal, fee-bearing dossiers
         # paid by T and of them those paid online.
-        "entered": count(in_period),
-        "sync_due": count(in_period, past_sync_grace),
-        "unsynced": count(in_period, past_sync_grace, ~ad.c.on_portal),
-        "paid": count(in_period, ad.c.payment.is_not(None)),   # fee-bearing dossiers only
-        "paid_online": count(in_period, ad.c.payment == PAID_ONLINE),
+        "entered": in_period,
+        "sync_due": in_period and bool(facts & PAST_SYNC_GRACE),
+        "unsynced": in_period and bool(facts & PAST_SYNC_GRACE) and not facts & ON_PORTAL,
+        "paid": in_period and bool(facts & PAID),
+        "paid_online": in_period and bool(facts & PAID_ONLINE_TOO),
     }
-    query = select(ad.c.agency, *(term.label(name) for name, term in terms.items())).group_by(ad.c.agency)
-    return {row.agency: Counter({name: int(row._mapping[name]) for name in terms})
-            for row in context.connection.execute(query)}
+    return [name for name, counts in terms.items() if counts]
 
 
 def _unavailable_figures(skipped: set[str]) -> set[str]:
