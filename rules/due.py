@@ -182,8 +182,12 @@ def _dossiers_at(calendar: WorkingCalendar, as_of: datetime, working_hours: tupl
         )
         .select_from(source)
         .where(scanned(d.c.received_at) <= as_of)
-        .subquery("joined")
     )
+    if dialect == "postgresql":
+        # OFFSET 0 keeps PostgreSQL from inlining this subquery into the next ones, where it would
+        # compute its expressions (the time of day, the calendar row) again at every use: 0.4 s.
+        joined = joined.offset(0)
+    joined = joined.subquery("joined")
 
     # 2. Ordinals: of R, and of D for the limits counted in working days, hours or the same day.
     j = joined.c
