@@ -12,6 +12,7 @@ import gc
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, true
@@ -191,8 +192,6 @@ def _findings(connection: Connection, exemptions: Exemptions, as_of: datetime, a
         .select_from(f.outerjoin(seen, and_(seen.c.rule == f.c.rule, seen.c.subject == f.c.subject,
                                             seen.c.first_seen <= as_of)))
         .where(f.c.agency == agency if agency is not None else true(), f.c.rule == rule if rule is not None else true())
-        # In code point order, as Python compares: SQLite's own order, PostgreSQL's "C" collation.
-        .order_by(*(c if connection.dialect.name == "sqlite" else c.collate("C") for c in (f.c.rule, f.c.subject)))
     )
     # A province has hundreds of thousands of findings: the same rule, agency, procedure, dates
     # come back as new objects on every row, so they are shared; and the cyclic garbage
@@ -209,6 +208,9 @@ def _findings(connection: Connection, exemptions: Exemptions, as_of: datetime, a
                 findings.append(AuditFinding(share(rule_id, rule_id), subject, share(agency_code, agency_code),
                                              share(procedure, procedure), share(due_date, due_date), detail, status,
                                              reason, days_late, share(first_seen, first_seen)))
+        # In code point order, by rule then subject. Sorted here rather than in SQL: PostgreSQL
+        # would sort the wide rows, half a second more at 400,000 findings.
+        findings.sort(key=attrgetter("rule", "subject"))
     return findings
 
 
