@@ -87,6 +87,11 @@ def schema_ready(engine: Engine) -> bool:
     return inspect(engine).has_table("dossier")
 
 
+def insert_with_conflicts(dialect_name: str):
+    """The dialect's `insert`, the one that knows ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+
+
 def upsert(session: Session, table: Table | type[SQLModel], rows: Iterable[dict],
            key: Sequence[str], update: Sequence[str] | None = None) -> int:
     """INSERT ... ON CONFLICT (key) DO UPDATE, in batches, on SQLite and PostgreSQL alike.
@@ -94,7 +99,7 @@ def upsert(session: Session, table: Table | type[SQLModel], rows: Iterable[dict]
     `update` names the columns a conflict overwrites (default: every column but the key).
     Returns the number of rows sent. Runs inside the caller's transaction."""
     table = table if isinstance(table, Table) else table.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_with_conflicts(session.get_bind().dialect.name)
     columns = update if update is not None else [c.name for c in table.columns if c.name not in key]
     statement = insert(table)
     if columns:

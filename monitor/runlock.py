@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from monitor.db import insert_with_conflicts
 from monitor.models import RunLock
 
 NIGHTLY = "nightly"
@@ -42,7 +42,7 @@ def new_holder() -> str:
 
 def acquire(engine: Engine, name: str, holder: str, now: datetime, ttl: timedelta = DEFAULT_TTL) -> bool:
     """Take the lock `name` for `holder` until `now + ttl`; False when someone else holds it."""
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_with_conflicts(engine.dialect.name)
     values = dict(name=name, holder=holder, acquired_at=now, expires_at=now + ttl)
     statement = insert(RunLock).values(**values)
     statement = statement.on_conflict_do_update(

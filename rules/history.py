@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, exists, literal, not_, null, select, text, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from monitor.db import insert_with_conflicts
 from monitor.models import Finding as FindingRow
 from rules.base import audit_finding
 
@@ -24,7 +24,7 @@ def update_history(connection: Connection, running: dict[str, frozenset[str]], s
     """Record the findings in audit_finding as seen at `now`. `running` maps every rule that ran
     to its parts that ran; `skipped` names the rules and `rule:part`s that did not."""
     f = audit_finding
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_with_conflicts(connection.dialect.name)
     columns = ("rule", "subject", "agency_code", "procedure_code", "parts", "due_date", "detail",
                "first_seen", "last_seen", "resolved_at", "status")
     # (SQLite needs a WHERE before ON CONFLICT to parse an INSERT ... SELECT.)
