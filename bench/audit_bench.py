@@ -3,7 +3,7 @@
     .venv/bin/python bench/audit_bench.py [--dossiers 1000000] [--store sqlite|postgresql|both]
                                           [--pg-url URL] [--workdir DIR]
 
-For each store: fill a fresh database with the simulated province (monitor.simulator) by bulk
+For each store: fill a fresh database with the simulated province (sandbox.simulator) by bulk
 inserts (COPY on PostgreSQL), mark every source freshly synced, then time, on the same database:
 - one full read of the dossier table (SELECT * streamed through SQLAlchemy);
 - `motcua audit` at the present moment: once into the empty history, then the nightly case
@@ -41,7 +41,7 @@ from monitor.db import init_schema, make_engine  # noqa: E402
 from monitor.models import (  # noqa: E402
     Agency, ApologyLetter, BookRow, Dossier, Fee, Payment, PortalDossier, Procedure, SupplementRequest, SyncRun,
 )
-from monitor.simulator import generate_province  # noqa: E402
+from sandbox.simulator import generate_province  # noqa: E402
 
 BATCH = 10_000
 SOURCES = (("motcua", "onestop_api"), ("cong-dvc", "portal_html"), ("so-theo-doi", "tracking_book"))

@@ -3,7 +3,7 @@
     .venv/bin/python bench/sync_bench.py --dossiers 100000 --store sqlite
     .venv/bin/python bench/sync_bench.py --dossiers 100000 --store postgresql
 
-The province is served by `python -m monitor.simulator serve` in a process of its own, so that
+The province is served by `python -m sandbox.simulator serve` in a process of its own, so that
 the simulator's work does not share the interpreter with the sync it measures. Each source is
 synced into an empty store (a temporary SQLite file, or a fresh schema in the PostgreSQL
 database of --postgres-url), then synced again to measure an incremental run.
@@ -70,7 +70,7 @@ def main() -> None:
 @contextmanager
 def serve(folder: Path, args):
     """The simulated province in a process of its own; the URLs of its one-stop API and portal."""
-    command = [sys.executable, "-m", "monitor.simulator", "serve", "--seed", "1", "--dossiers", str(args.dossiers),
+    command = [sys.executable, "-m", "sandbox.simulator", "serve", "--seed", "1", "--dossiers", str(args.dossiers),
                "--now", NOW.isoformat(), "--start", START, "--faults", "none", "--books", str(folder / "books"),
                "--page-size", str(args.portal_page_size)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)

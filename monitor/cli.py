@@ -304,7 +304,11 @@ def scheduler(run: Invocation) -> None:
 def demo(run: Invocation, output: Path, dossiers: int) -> int:
     """The whole pipeline on a simulated province: sources on loopback, mail caught locally."""
     from monitor.clock import now_local
-    from monitor.demo import run_demo
+    try:
+        from sandbox.demo import run_demo
+    except ImportError as exc:  # the sandbox and its SMTP server are not part of the installed monitor
+        raise click.UsageError(f"the demo needs the sandbox and its extra ({exc}): "
+                               "pip install 'motcua-monitor[demo]'") from None
 
     return run_demo(output, now_local, dossiers=dossiers, verbose=run.verbose)
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from monitor.mailcatcher import MailCatcher
-from monitor.simulator import BookRow, OneStopServer, PortalServer, append_rows, generate_province, write_tracking_books
+from sandbox.mailcatcher import MailCatcher
+from sandbox.simulator import BookRow, OneStopServer, PortalServer, append_rows, generate_province, write_tracking_books
 
 HEALTH, JUSTICE = "000.00.16.H59", "000.00.31.H59"
 RECIPIENTS = {HEALTH: "giamdoc.syt@example.gov.vn", JUSTICE: "giamdoc.stp@example.gov.vn",

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 from monitor.config import Settings, load_settings
-from monitor.simulator import generate_province
+from sandbox.simulator import generate_province
 
 NOW = datetime(2026, 3, 31, 18, 0, 0)
 

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from monitor.config import MailSettings, Recipient, Settings
 from monitor.db import session_scope
-from monitor.mailcatcher import MailCatcher
+from sandbox.mailcatcher import MailCatcher
 from monitor.models import OutboxMessage
 from reports.compose import compose
 from reports.delivery import (Due, Rendered, due_messages, not_yet_queued, previous_report_time, send_due, store,

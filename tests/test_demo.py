@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openpyxl
 
-from monitor.simulator.catalogue import AGENCIES
+from sandbox.simulator.catalogue import AGENCIES
 from nightly_support import motcua
 
 

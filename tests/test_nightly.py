@@ -17,7 +17,7 @@ from monitor import runlock
 from monitor.clock import now_local
 from monitor.config import load_settings
 from monitor.db import init_schema, make_engine, session_scope
-from monitor.mailcatcher import MailCatcher
+from sandbox.mailcatcher import MailCatcher
 from monitor.models import Dossier, NightlyRun, OutboxMessage
 from monitor.pipeline import LOCKED, OK, PARTIAL, run_nightly
 from nightly_support import FORMULA_CODE, HEALTH, MARKUP_CODE, RECIPIENTS, World, motcua, received_by, simulated_world

@@ -12,8 +12,8 @@ from sqlmodel import Session, SQLModel, select
 
 from connectors.sync import sync_sources
 from monitor.models import Agency, ApologyLetter, Dossier, Fee, Payment, RejectedInput, SupplementRequest, SyncCursor
-from monitor.simulator import Faults, OneStopServer
-from monitor.simulator.store import DossierStore
+from sandbox.simulator import Faults, OneStopServer
+from sandbox.simulator.store import DossierStore
 from sync_support import (PASSWORD, PASSWORD_ENV, USER_ENV, USERNAME, clock, onestop_source, small_province,
                           store_content, sync_runs, write_settings)
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from connectors.parsing import parse_fee
 from connectors.sync import sync_sources
 from monitor.models import PortalDossier, Procedure, RejectedInput
-from monitor.simulator import Faults, PortalServer
+from sandbox.simulator import Faults, PortalServer
 from sync_support import clock, portal_source, small_province, sync_runs, write_settings
 
 CHANNELS = {1: "Trực tiếp", 2: "Trực tuyến", 3: "Bưu chính"}

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from monitor.simulator import (
+from sandbox.simulator import (
     BookRow,
     Faults,
     OneStopServer,
@@ -25,12 +25,12 @@ from monitor.simulator import (
     generate_province,
     write_tracking_books,
 )
-from monitor.simulator.catalogue import AGENCIES, PROCEDURES, Fee
-from monitor.simulator.dossier import Apology, Dossier, Payment, Supplement
-from monitor.simulator.lifecycle import legal_due
-from monitor.simulator.onestop_server import onestop_record
-from monitor.simulator.portal_pages import catalogue_page, dossier_list_page, procedure_page
-from monitor.simulator.tracking_books import HEADERS
+from sandbox.simulator.catalogue import AGENCIES, PROCEDURES, Fee
+from sandbox.simulator.dossier import Apology, Dossier, Payment, Supplement
+from sandbox.simulator.lifecycle import legal_due
+from sandbox.simulator.onestop_server import onestop_record
+from sandbox.simulator.portal_pages import catalogue_page, dossier_list_page, procedure_page
+from sandbox.simulator.tracking_books import HEADERS
 
 START, NOW = date(2025, 8, 1), datetime(2025, 10, 15, 10, 30)
 LOGIN = {"service": "LayPhien", "username": "canbo", "password": "matkhau"}

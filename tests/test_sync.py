@@ -22,7 +22,7 @@ from connectors.sync import INTERRUPTED, TerminalProgress, format_summary, progr
 from monitor.cli import EXIT_SOURCE_FAILED, EXIT_USAGE, main
 from monitor.db import session_scope
 from monitor.models import SyncRun
-from monitor.simulator import Faults, OneStopServer, PortalServer, write_tracking_books
+from sandbox.simulator import Faults, OneStopServer, PortalServer, write_tracking_books
 from sync_support import (NOW, PASSWORD, PASSWORD_ENV, USER_ENV, USERNAME, book_source, clock, onestop_source,
                           portal_source, rejected_input, small_province, store_content, sync_runs, write_settings)
 

@@ -8,15 +8,15 @@ dossiers pushing the list down a page during a crawl, odd markup, and text in NF
 import unicodedata
 from urllib.parse import urlencode
 
-from monitor.simulator.faults import Faults
-from monitor.simulator.portal_pages import (
+from sandbox.simulator.faults import Faults
+from sandbox.simulator.portal_pages import (
     catalogue_page,
     dossier_list_page,
     error_page,
     procedure_page,
 )
-from monitor.simulator.province import Province
-from monitor.simulator.serving import HTML, Answer, LoopbackServer, Request
+from sandbox.simulator.province import Province
+from sandbox.simulator.serving import HTML, Answer, LoopbackServer, Request
 
 CATALOGUE = "/thu-tuc-hanh-chinh"
 DOSSIER_LIST = "/tra-cuu-ho-so"

@@ -14,11 +14,11 @@ import zlib
 from datetime import datetime
 from typing import Any
 
-from monitor.simulator.catalogue import Agency
-from monitor.simulator.dossier import Dossier
-from monitor.simulator.faults import Faults
-from monitor.simulator.province import Province
-from monitor.simulator.serving import HTML, JSON, Answer, LoopbackServer, Request
+from sandbox.simulator.catalogue import Agency
+from sandbox.simulator.dossier import Dossier
+from sandbox.simulator.faults import Faults
+from sandbox.simulator.province import Province
+from sandbox.simulator.serving import HTML, JSON, Answer, LoopbackServer, Request
 
 MAX_PAGE_SIZE = 5000
 STAMP = "%Y%m%d%H%M%S"

@@ -19,8 +19,8 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
-from monitor.simulator.dossier import Dossier
-from monitor.simulator.province import Province
+from sandbox.simulator.dossier import Dossier
+from sandbox.simulator.province import Province
 
 HEADERS = ("STT", "Mã hồ sơ", "Tên thủ tục hành chính", "Số lượng hồ sơ", "Tên cá nhân, tổ chức",
            "Cơ quan chủ trì giải quyết", "Ngày, giờ nhận hồ sơ", "Hẹn trả kết quả", "Ghi chú")

@@ -1,4 +1,4 @@
-"""`python -m monitor.simulator serve ...`: serve a simulated province on loopback, for a human
+"""`python -m sandbox.simulator serve ...`: serve a simulated province on loopback, for a human
 to poke at, until Ctrl-C."""
 
 import argparse
@@ -6,15 +6,15 @@ import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from monitor.simulator.faults import Faults
-from monitor.simulator.onestop_server import OneStopServer
-from monitor.simulator.portal_server import PortalServer
-from monitor.simulator.province import generate_province
-from monitor.simulator.tracking_books import write_tracking_books
+from sandbox.simulator.faults import Faults
+from sandbox.simulator.onestop_server import OneStopServer
+from sandbox.simulator.portal_server import PortalServer
+from sandbox.simulator.province import generate_province
+from sandbox.simulator.tracking_books import write_tracking_books
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m monitor.simulator")
+    parser = argparse.ArgumentParser(prog="python -m sandbox.simulator")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the one-stop API and the portal")
     serve.add_argument("--seed", type=int, default=1)

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from monitor.simulator.faults import FaultDice, Faults
+from sandbox.simulator.faults import FaultDice, Faults
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"

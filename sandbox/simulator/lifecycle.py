@@ -8,15 +8,15 @@ is the same for the same generator state.
 import random
 from datetime import date, datetime, time, timedelta
 
-from monitor.simulator.applicants import applicant_name, citizen_id
-from monitor.simulator.catalogue import (
+from sandbox.simulator.applicants import applicant_name, citizen_id
+from sandbox.simulator.catalogue import (
     PROVINCE_SUFFIX,
     UNKNOWN_PROCEDURE_CODES,
     Procedure,
     TimeLimit,
 )
-from monitor.simulator.dossier import Apology, Dossier, Payment, Supplement
-from monitor.simulator.workdays import (
+from sandbox.simulator.dossier import Apology, Dossier, Payment, Supplement
+from sandbox.simulator.workdays import (
     DAY_END,
     WORKING_SECONDS_PER_DAY,
     add_working_hours,

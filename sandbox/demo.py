@@ -21,8 +21,8 @@ import click
 
 from monitor.config import load_settings
 from monitor.db import make_engine
-from monitor.mailcatcher import MailCatcher
-from monitor.simulator import OneStopServer, PortalServer, generate_province, write_tracking_books
+from sandbox.mailcatcher import MailCatcher
+from sandbox.simulator import OneStopServer, PortalServer, generate_province, write_tracking_books
 from reports.guidance import guidance
 from reports.render import percent
 from rules.audit import run_audit

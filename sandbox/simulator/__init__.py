@@ -2,11 +2,11 @@
 on loopback from a seeded generator, with switchable faults. The connector tests, the
 end-to-end tests, `motcua demo` and the benchmarks run against it."""
 
-from monitor.simulator.faults import Faults
-from monitor.simulator.onestop_server import OneStopServer, onestop_record
-from monitor.simulator.portal_server import PortalServer
-from monitor.simulator.province import Province, generate_province
-from monitor.simulator.tracking_books import BookRow, append_rows, write_tracking_books
+from sandbox.simulator.faults import Faults
+from sandbox.simulator.onestop_server import OneStopServer, onestop_record
+from sandbox.simulator.portal_server import PortalServer
+from sandbox.simulator.province import Province, generate_province
+from sandbox.simulator.tracking_books import BookRow, append_rows, write_tracking_books
 
 __all__ = [
     "BookRow",

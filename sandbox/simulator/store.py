@@ -12,7 +12,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
-from monitor.simulator.dossier import Dossier
+from sandbox.simulator.dossier import Dossier
 
 UpdateKey = tuple[datetime, str]  # (NgayCapNhat, MaHoSo)
 

@@ -8,8 +8,8 @@ column moved last, detail rows in another order with extra rows, a "previous pag
 from collections.abc import Callable, Sequence
 from html import escape
 
-from monitor.simulator.catalogue import Agency, Procedure
-from monitor.simulator.dossier import Dossier
+from sandbox.simulator.catalogue import Agency, Procedure
+from sandbox.simulator.dossier import Dossier
 
 CHANNELS = {1: "Trực tiếp", 2: "Trực tuyến", 3: "Bưu chính"}
 STATUSES = {

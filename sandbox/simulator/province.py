@@ -18,11 +18,11 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from itertools import accumulate
 
-from monitor.simulator.catalogue import AGENCIES, PROCEDURES, Agency, Procedure
-from monitor.simulator.dossier import Dossier
-from monitor.simulator.lifecycle import live_dossier
-from monitor.simulator.store import DossierStore
-from monitor.simulator.workdays import WORKING_SECONDS_PER_DAY, is_working_day, working_moment
+from sandbox.simulator.catalogue import AGENCIES, PROCEDURES, Agency, Procedure
+from sandbox.simulator.dossier import Dossier
+from sandbox.simulator.lifecycle import live_dossier
+from sandbox.simulator.store import DossierStore
+from sandbox.simulator.workdays import WORKING_SECONDS_PER_DAY, is_working_day, working_moment
 
 # Relative number of dossiers on a working day, a Saturday, and a Sunday or public holiday.
 WORKING_DAY_WEIGHT, SATURDAY_WEIGHT, DAY_OFF_WEIGHT = 1.0, 0.3, 0.1

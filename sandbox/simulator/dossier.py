@@ -8,7 +8,7 @@ typed in and never synchronised, and so on.
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.simulator.catalogue import Fee
+from sandbox.simulator.catalogue import Fee
 
 
 @dataclass(frozen=True, slots=True)

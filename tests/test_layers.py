@@ -1,0 +1,43 @@
+"""The layers as folders: the installed monitor never imports the sandbox, nor its SMTP server."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MONITOR_PACKAGES = ("monitor", "connectors", "rules", "reports")
+
+
+def _imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_no_module_of_the_monitor_imports_the_sandbox_at_load_time():
+    # `motcua demo` loads the sandbox inside the command, so the CLI module is checked at run time below.
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(name for name in _imported_modules(path)
+                                            if name.split(".")[0] in ("sandbox", "aiosmtpd"))
+        for package in MONITOR_PACKAGES for path in (ROOT / package).rglob("*.py")}
+    assert {path: names for path, names in offenders.items() if names and path != "monitor/cli.py"} == {}
+
+
+def test_importing_the_cli_loads_neither_the_sandbox_nor_aiosmtpd():
+    probe = ("import sys, monitor.cli; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sandbox', 'aiosmtpd')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert loaded.stdout.strip() == "[]"
+
+
+def test_the_installed_monitor_does_not_depend_on_the_sandbox_smtp_server():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert not any(dependency.startswith("aiosmtpd") for dependency in project["dependencies"])
+    assert any(dependency.startswith("aiosmtpd") for dependency in project["optional-dependencies"]["demo"])
