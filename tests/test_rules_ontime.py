@@ -3,11 +3,13 @@ just does not. The default procedure has 5 working days: received Monday 2 March
 a dossier is due on Monday 9."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
 
 from audit_helpers import Store, at, end_of_day, finding, make_settings, subjects
+from monitor.config import CalendarSettings
 
 D = date(2026, 3, 9)
 
@@ -133,6 +135,22 @@ def test_padded_only_with_a_known_time_limit(store):
     store.dossier("A-2", at(2), procedure="1.000010", appointment_at=at(30))
     store.dossier("A-3", at(2), procedure="9.999999", appointment_at=at(30))
     assert subjects(store.audit(end_of_day(20)), "ontime.due_date_padded") == set()
+
+
+def test_padded_never_for_a_finished_dossier_with_neither_finish_nor_return_date(engine):
+    # rules.md: a status 9 or 10 dossier with neither date is in no ontime rule. With Saturday a
+    # working day (weekend = ["sun"]), 5 working days from Monday 2 end on Saturday 7, and an
+    # appointment typed for Monday 9, as a Monday-to-Friday office would, is padded.
+    store = Store(engine)
+    store.procedure()
+    saturdays_worked = replace(make_settings(), calendar=CalendarSettings(weekend=("sun",)))
+    store.dossier("A-1", at(2), status=4, appointment_at=at(9, 17))
+    store.dossier("A-2", at(2), status=9, appointment_at=at(9, 17))
+    store.dossier("A-3", at(2), status=10, appointment_at=at(9, 17))
+    result = store.audit(end_of_day(20), settings=saturdays_worked)
+    assert subjects(result, "ontime.due_date_padded") == {"A-1"}
+    assert finding(result, "ontime.due_date_padded", "A-1").due_date == date(2026, 3, 7)
+    assert {f.rule for f in result.findings if f.subject in ("A-2", "A-3")} == {"entry.invalid"}
 
 
 def test_padded_for_an_hour_limit(store):
