@@ -4,7 +4,8 @@ Built once per audit into a temporary table, set-wise in SQL; the dossier rules 
 are then filters and counts over it. For every one-stop dossier received by T it holds:
 
 - the legal due date D (rules.md "The legal due date of a dossier") and the effective due date
-  D' after the supplement pauses, and whether the dossier is paused at T;
+  D' after the supplement pauses, and whether the dossier is paused at T; none for a status 9
+  or 10 dossier with neither finish nor return date, which is in no ontime rule;
 - its state at T: early, on_time or late (status 9, 10 resolved by T), stopped (status 3, 7, 8
   resolved by T: counted as on time), within or overdue (in progress), or no_finish_date
   (status 9 or 10 with neither finish nor return date: in no figure);
@@ -21,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
     Boolean, Column, ColumnElement, Connection, Date, DateTime, Integer, MetaData, String, Table, and_, case, cast,
-    false, func, insert, literal, or_, select, update,
+    false, func, insert, literal, null, or_, select, update,
 )
 
 from monitor.calendar import WorkingCalendar
@@ -70,7 +71,7 @@ audit_dossier = Table(
     Column("payment", Integer),
     Column("end_at", DateTime),        # finish date (9, 10) or end date (3, 7, 8), whenever it is
     Column("end_on", Date),            # its date, or the receipt date when earlier (for the figures)
-    Column("legal_due", Date),         # D
+    Column("legal_due", Date),         # D (NULL: no due date, or in no ontime rule)
     Column("due_date", Date),          # D'
     Column("paused", Boolean, nullable=False),
     Column("state", String(16), nullable=False),
@@ -133,12 +134,17 @@ def state_at(as_of: datetime, status, end_at, due_date, paused: ColumnElement | 
     if paused is not None:
         overdue = and_(overdue, ~paused)  # never overdue while paused
     return case(
-        (and_(status.in_(FINISHED_STATUSES), end_at.is_(None)), NO_FINISH_DATE),
+        (_no_finish_date(status, end_at), NO_FINISH_DATE),
         (and_(status.in_(FINISHED_STATUSES), end_at <= as_of), split),
         (and_(status.in_(STOPPED_STATUSES), end_at <= as_of), STOPPED),
         (overdue, OVERDUE),
         else_=WITHIN,
     )
+
+
+def _no_finish_date(status, end_at) -> ColumnElement:
+    """Status 9 or 10 with neither finish nor return date: in no figure and in no ontime rule."""
+    return and_(status.in_(FINISHED_STATUSES), end_at.is_(None))
 
 
 def _dossiers_at(calendar: WorkingCalendar, as_of: datetime, working_hours: tuple[tuple[time, time], ...],
@@ -207,7 +213,10 @@ def _dossiers_at(calendar: WorkingCalendar, as_of: datetime, working_hours: tupl
     # 3. The due day: one lookup by its ordinal.
     t = timed.c
     due_day = working_day.alias("due_day")
-    legal_due = case((t.known_limit, due_day.c.day), else_=date_of(t.appointment_at))
+    # A dossier in no ontime rule gets no D, so that no rule reading D (due_date_padded reads it
+    # whatever the status) can judge it.
+    legal_due = case((_no_finish_date(t.status, t.end_at), null()), (t.known_limit, due_day.c.day),
+                     else_=date_of(t.appointment_at))
     return select(
         *(t[c.name] for c in audit_dossier.columns if c.name not in ("legal_due", "due_date", "paused", "state")),
         legal_due.label("legal_due"),

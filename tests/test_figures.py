@@ -101,6 +101,37 @@ def test_rates_with_nothing_to_count_are_null(engine):
     assert figures["entry_rate"] == 1.0
 
 
+def test_refused_withdrawn_and_stopped_dossiers_are_resolved_on_time(engine):
+    store = Store(engine)
+    store.procedure()
+    store.dossier("S3", at(10), status=3, refused_at=at(11))
+    store.dossier("S7", at(10), status=7, updated_at=at(12))
+    store.dossier("S8", at(10), status=8, updated_at=at(13))  # processing stopped
+    figures = province(store.audit(end_of_day(20), period=PERIOD))
+    assert (figures["resolved_total"], figures["resolved_on_time"], figures["in_progress_total"]) == (3, 3, 0)
+
+
+def test_an_end_before_the_receipt_is_taken_as_the_receipt_for_the_period(engine):
+    # Received Monday 9 March, the first day of the period; its finish typed as Friday 6, before it.
+    # Taken as the receipt, it ends in the period, and the form's identity holds (1 + 0 = 1 + 0).
+    store = Store(engine)
+    store.procedure()
+    store.dossier("B1", at(9, 10), status=9, finished_at=at(6, 16))
+    figures = province(store.audit(end_of_day(20), period=PERIOD))
+    assert [figures[name] for name in ("received_total", "carried_over", "resolved_total", "resolved_early",
+                                       "in_progress_total")] == [1, 0, 1, 1, 0]
+
+
+def test_sync_rate_counts_dossiers_past_the_sync_grace_not_the_entry_grace(engine):
+    store = Store(engine)
+    store.procedure()
+    store.dossier("U1", at(2), on_portal=False)
+    store.dossier("U2", at(2))
+    settings_ = make_settings(entry_grace_days=1, sync_grace_days=3)  # the sync grace ends Thursday 5
+    assert province(store.audit(end_of_day(5), settings=settings_))["sync_rate"] is None
+    assert province(store.audit(datetime(2026, 3, 6), settings=settings_))["sync_rate"] == 1 / 2
+
+
 def test_exemptions_do_not_change_the_figures(store):
     before = store.audit(end_of_day(20), period=PERIOD).figures
     with store.engine.begin() as connection:

@@ -2,6 +2,7 @@
 just does not. March 2026: Monday 2 to Friday 6 are working days, 7 and 8 the weekend."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 import pytest
@@ -50,6 +51,27 @@ def test_missing_matches_codes_trimmed_and_upper_cased_and_prints_the_row_as_wri
     store.book_row(" 000.00.31.h59-260302-0001 ", at(2))          # the same dossier, typed by hand
     store.book_row(" 000.00.31.h59-260302-0002", at(2))           # not in the system
     assert subjects(store.audit(end_of_day(20)), "entry.missing") == {" 000.00.31.h59-260302-0002"}
+
+
+def test_missing_matches_codes_in_unicode_nfc(store):
+    # A district's code typed with diacritics; the book's spreadsheet wrote it decomposed (NFD).
+    store.dossier("TP.THỦ-ĐỨC-260302-0001", at(2))
+    store.book_row(unicodedata.normalize("NFD", "TP.THỦ-ĐỨC-260302-0001"), at(2))
+    store.book_row(unicodedata.normalize("NFD", "TP.THỦ-ĐỨC-260302-0002"), at(2))
+    assert subjects(store.audit(end_of_day(20)), "entry.missing") == {
+        unicodedata.normalize("NFD", "TP.THỦ-ĐỨC-260302-0002")}
+
+
+def test_missing_whatever_the_ngay_tao_of_the_one_stop_record(store):
+    # Received on paper Monday 2, typed in Thursday 19: at Tuesday 10 it is in the system as
+    # synced, only entered late.
+    store.dossier("B-1", at(2), created_at=at(19))
+    store.book_row("B-1", at(2))
+    store.portal_row("P-1", at(2))
+    store.dossier("P-1", at(2), created_at=at(19), channel="2", on_portal=False)
+    result = store.audit(end_of_day(10))
+    assert subjects(result, "entry.missing") == set()
+    assert subjects(result, "entry.late") == {"B-1", "P-1"}
 
 
 def test_missing_is_one_finding_per_dossier_with_every_part_that_found_it(store):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit_helpers import AGENCY, Store, at, end_of_day, finding, subjects
+from audit_helpers import AGENCY, Store, at, end_of_day, finding, province, subjects
 
 FEE = "1.000002"
 
@@ -43,6 +43,15 @@ def test_offline_payment_of_an_online_dossier_for_a_fee_bearing_procedure(store)
     result = store.audit(end_of_day(20))
     assert subjects(result, "payment.offline") == {"F-1"}
     assert finding(result, "payment.offline", "F-1").agency == AGENCY
+
+
+def test_offline_a_bank_transfer_is_not_an_online_payment(store):
+    # Only `truc-tuyen` (the online payment platform) is online; `chuyen-khoan` is a bank transfer.
+    store.dossier("F-1", at(2), channel="2", procedure=FEE, payments=(("chuyen-khoan", at(3)),))
+    store.dossier("F-2", at(2), channel="2", procedure=FEE, payments=(("truc-tuyen", at(3)),))
+    result = store.audit(end_of_day(20))
+    assert subjects(result, "payment.offline") == {"F-1"}
+    assert province(result)["online_payment_rate"] == 1 / 2
 
 
 def test_offline_counts_only_payments_made_by_t(store):

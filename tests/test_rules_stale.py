@@ -121,6 +121,12 @@ def test_staleness_is_judged_at_now_not_at_t(store):
     assert len(audit(store, as_of=NOW, now=NOW + timedelta(hours=37)).stale) == 3
 
 
+def test_stale_only_when_the_last_success_is_older_than_max_age_hours(store):
+    # Synced an hour before NOW: exactly 36 hours old at NOW + 35 h, one second older after that.
+    assert audit(store, now=NOW + timedelta(hours=35)).stale == []
+    assert len(audit(store, now=NOW + timedelta(hours=35, seconds=1)).stale) == 3
+
+
 def test_a_sync_still_running_says_nothing_and_a_later_success_clears_a_failure(store):
     store.sync(ONESTOP, NOW - timedelta(minutes=30), status="failed", error="timeout")
     store.sync(ONESTOP, NOW - timedelta(minutes=20), status="ok")
