@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import BigInteger
 
@@ -131,6 +132,13 @@ def amount(value, field: str, column) -> int:
 def _largest(column) -> int:
     # PostgreSQL's integer is 32 bits (bigint 64); SQLite would take more, the stores must agree.
     return 2 ** 63 - 1 if isinstance(column.type, BigInteger) else 2 ** 31 - 1
+
+
+def number_fits(value: Decimal | None, column) -> bool:
+    """Whether `value` fits `column`'s NUMERIC(precision, scale) (SQLite would store any)."""
+    if value is None:
+        return True
+    return abs(value) < Decimal(10) ** (column.type.precision - column.type.scale)
 
 
 def raw(written: str) -> str:
