@@ -61,7 +61,7 @@ class HttpClient:
     def __init__(self, source: SourceSettings):
         self.timeout = (source.timeout_seconds, source.timeout_seconds)  # (connect, read)
         self.policy = RetryPolicy.of(source)
-        self.max_answer_bytes = int(source.max_answer_mb * 2 ** 20)
+        self.max_answer_mb = source.max_answer_mb
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "motcua-monitor"
 
@@ -80,14 +80,13 @@ class HttpClient:
                             label, stream=True)
 
     def _body(self, response: requests.Response, label: str) -> bytes:
-        """The whole body, read in chunks; more than `max_answer_bytes` is an error."""
+        """The whole body, read in chunks; more than `max_answer_mb` is an error."""
         chunks, size = [], 0
         with response:
             for chunk in response.iter_content(chunk_size=1 << 16):
                 size += len(chunk)
-                if size > self.max_answer_bytes:
-                    raise SourceError(f"the answer to {label} is larger than max_answer_mb = "
-                                      f"{self.max_answer_bytes / 2 ** 20:g} MB")
+                if size > self.max_answer_mb * 2 ** 20:
+                    raise SourceError(f"the answer to {label} is larger than max_answer_mb = {self.max_answer_mb:g} MB")
                 chunks.append(chunk)
         return b"".join(chunks)
 
