@@ -6,6 +6,9 @@ the connector finds incomplete (`Transient`: a body that is not JSON, a page cut
 status line: requests reads the body after it has returned, so a body cut off mid-answer or an
 HTML error page would escape it, and a second retry loop around it would multiply the bounds.
 So one loop here covers them all, bounded by a number of retries and by a total time.
+
+Bodies are read streamed and given up past `max_answer_mb`: a huge answer is an error naming
+the call, never held in memory whole (nor retried: it would only be as large again).
 """
 from __future__ import annotations
 
@@ -58,6 +61,7 @@ class HttpClient:
     def __init__(self, source: SourceSettings):
         self.timeout = (source.timeout_seconds, source.timeout_seconds)  # (connect, read)
         self.policy = RetryPolicy.of(source)
+        self.max_answer_mb = source.max_answer_mb
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "motcua-monitor"
 
@@ -66,11 +70,25 @@ class HttpClient:
 
     def post_json(self, url: str, body: dict, label: str) -> dict:
         """POST a JSON body; the answer must be a JSON object."""
-        return self.request("POST", url, _json_object, label, json=body)
+        return self.request("POST", url, lambda response: _json_object(self._body(response, label)), label,
+                            json=body, stream=True)
 
     def get_page(self, url: str) -> str:
         """GET an HTML page; a page without `</html>` was cut off and is fetched again."""
-        return self.request("GET", url, _complete_page, _where(url))
+        label = _where(url)
+        return self.request("GET", url, lambda response: _complete_page(response, self._body(response, label)),
+                            label, stream=True)
+
+    def _body(self, response: requests.Response, label: str) -> bytes:
+        """The whole body, read in chunks; more than `max_answer_mb` is an error."""
+        chunks, size = [], 0
+        with response:
+            for chunk in response.iter_content(chunk_size=1 << 16):
+                size += len(chunk)
+                if size > self.max_answer_mb * 2 ** 20:
+                    raise SourceError(f"the answer to {label} is larger than max_answer_mb = {self.max_answer_mb:g} MB")
+                chunks.append(chunk)
+        return b"".join(chunks)
 
     def request(self, method: str, url: str, read: Callable[[requests.Response], T], label: str,
                 **kwargs: Any) -> T:
@@ -96,9 +114,9 @@ class HttpClient:
             time.sleep(delay)
 
 
-def _json_object(response: requests.Response) -> dict:
+def _json_object(body: bytes) -> dict:
     try:
-        answer = json.loads(response.content)
+        answer = json.loads(body)
     except ValueError:
         raise Transient("an answer that is not JSON") from None
     if not isinstance(answer, dict):
@@ -106,12 +124,12 @@ def _json_object(response: requests.Response) -> dict:
     return answer
 
 
-def _complete_page(response: requests.Response) -> str:
+def _complete_page(response: requests.Response, body: bytes) -> str:
     # Without a charset in Content-Type requests would guess ISO-8859-1; the portal writes UTF-8.
     charset = requests.utils.get_encoding_from_headers(response.headers)
     if "charset" not in response.headers.get("Content-Type", "").lower():
         charset = "utf-8"
-    text = response.content.decode(charset or "utf-8", errors="replace")
+    text = body.decode(charset or "utf-8", errors="replace")
     if "</html>" not in text[-256:].lower():
         raise Transient("a page cut off before </html>")
     return text

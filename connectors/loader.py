@@ -4,18 +4,27 @@ Each batch is one transaction: its records upserted in bulk on their natural key
 rows replaced set-wise, its rejected input, the connector's bookkeeping and the source's cursor.
 The cursor is committed with the rows it covers, so a run killed at any moment leaves the store
 where the last committed batch left it, and the next run resumes from there.
+
+The connectors check every value before a batch gets here (connectors.validation). Should the
+store still refuse a record, the batch is not lost with it: each record is tried alone in a
+transaction that is rolled back, and the batch is written again without the refused ones, which
+become rejections whose reason names only the exception's class.
 """
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
 
 from sqlalchemy import Engine, bindparam, delete, insert, select
+from sqlalchemy.exc import StatementError
 from sqlmodel import Session
 
-from connectors.base import Batch, Rows
+from connectors import validation
+from connectors.base import Batch, Rejection, Rows
 from monitor.db import session_scope, upsert
 from monitor.models import BookFile, RejectedInput, SyncCursor
 
@@ -23,6 +32,8 @@ from monitor.models import BookFile, RejectedInput, SyncCursor
 STAMPS = frozenset({"synced_at"})
 # Keys per IN (...) list: well under every SQLite build's limit on bound parameters.
 IN_CHUNK = 500
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,16 +56,39 @@ class Loader:
         self._seen: set[tuple] = set()
 
     def load(self, batch: Batch) -> None:
+        try:
+            self._write(batch)
+        except StatementError:
+            log.warning("%s: the store refused a batch; trying its %d records one by one",
+                        self.source, len(batch.records.rows))
+            self._write(self._without_refused(batch))
+
+    def _without_refused(self, batch: Batch) -> Batch:
+        """The batch without the records the store refuses, which become its rejections."""
+        records = batch.records
+        kept, refused = [], []
+        for row in _last_of_each(records.rows, records.key):
+            try:
+                with Session(self.engine) as session:
+                    try:
+                        self._write_rows(session, batch, [row])
+                    finally:
+                        session.rollback()  # a probe: only the whole batch is committed
+            except StatementError as exc:
+                location = f"{records.table.__tablename__} {' '.join(map(str, _key_of(row, records.key)))}"
+                log.warning("%s: the store refused %s (%s)", self.source, location, type(exc).__name__)
+                refused.append(Rejection(location, f"the store refused the record: {type(exc).__name__}",
+                                         validation.raw(json.dumps(row, ensure_ascii=False, default=str))))
+            else:
+                kept.append(row)
+        return replace(batch, records=replace(records, rows=kept), rejected=batch.rejected + refused)
+
+    def _write(self, batch: Batch) -> None:
         records = batch.records
         rows = _last_of_each(records.rows, records.key)
         with session_scope(self.engine) as session:
             before = _existing(session, records, rows)
-            if batch.replaces is not None:
-                table = records.table.__table__
-                session.execute(delete(table).where(*(table.c[name] == value for name, value in batch.replaces.items())))
-            if rows:
-                upsert(session, records.table, rows, records.key, update=_columns(rows, records.key))
-            _replace_children(session, batch.children, [row[records.key[0]] for row in rows])
+            self._write_rows(session, batch, rows)
             for state in batch.bookkeeping:
                 upsert(session, state.table, state.rows, state.key, update=_columns(state.rows, state.key))
             if batch.rejected:
@@ -67,6 +101,20 @@ class Loader:
                 upsert(session, SyncCursor, [{"source": self.source, "cursor": batch.cursor,
                                               "updated_at": self.clock()}], ("source",))
         self._count(records, rows, before, len(batch.rejected))
+
+    @staticmethod
+    def _write_rows(session: Session, batch: Batch, rows: list[dict]) -> None:
+        """The batch's records (these `rows` of them) and their children."""
+        records = batch.records
+        if batch.replaces is not None:
+            table = records.table.__table__
+            session.execute(delete(table).where(*(table.c[name] == value for name, value in batch.replaces.items())))
+        if rows:
+            upsert(session, records.table, rows, records.key, update=_columns(rows, records.key))
+        parents = [row[records.key[0]] for row in rows]
+        among = set(parents)
+        _replace_children(session, [replace(child, rows=[r for r in child.rows if r[child.key[0]] in among])
+                                    for child in batch.children], parents)
 
     def _count(self, records: Rows, rows: list[dict], before: dict[tuple, dict], rejected: int) -> None:
         for row in rows:

@@ -12,9 +12,11 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+from connectors import validation as check
 from connectors.base import Batch, Connector, Rejection, Rows, SourceError
 from connectors.http import HttpClient
-from connectors.parsing import normalize_text, parse_onestop_datetime, strip_province_suffix
+from connectors.parsing import parse_onestop_datetime, strip_province_suffix
+from connectors.validation import BadValue
 from monitor.codes import code_key
 from monitor.config import SourceSettings
 from monitor.models import Agency, ApologyLetter, Dossier, Fee, Payment, SupplementRequest
@@ -36,10 +38,6 @@ REQUIRED = ("MaHoSo", "MaTTHC", "MaDonViXuLy", "KenhThucHien", "TrangThaiHoSo", 
             "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayTuChoi", "NgayTao",
             "NgayCapNhat", "DanhSachHoSoBoSung", "DanhSachVanBanXinLoi", "DanhSachLePhi",
             "DanhSachThanhToan")
-
-
-class BadRecord(ValueError):
-    """A record that cannot be stored as it is: rejected, and the rest still read."""
 
 
 class OneStopConnector(Connector):
@@ -99,46 +97,72 @@ class OneStopConnector(Connector):
         rows, rejected = [], []
         for record in _list(answer, "LayDanhSachDonVi"):
             try:
+                if not isinstance(record, dict):
+                    raise BadValue("a record that is not a JSON object")
+                name = check.free_text(record.get("TenDonVi"), "TenDonVi", Agency.name)
+                if name is None:
+                    raise BadValue("TenDonVi is empty")
                 rows.append({
-                    "code": _required_text(record, "MaDonVi"),
-                    "name": _required_text(record, "TenDonVi"),
-                    "parent_code": _text(record.get("MaDonViCha")) or None,
-                    "level": _text(record.get("CapDonVi")) or None,
+                    "code": check.code(record.get("MaDonVi"), "MaDonVi", Agency.code),
+                    "name": name,
+                    "parent_code": check.code(record.get("MaDonViCha"), "MaDonViCha", Agency.parent_code, required=False),
+                    "level": check.code(record.get("CapDonVi"), "CapDonVi", Agency.level, required=False),
                 })
-            except (BadRecord, AttributeError) as exc:
-                rejected.append(Rejection(f"MaDonVi {_code_of(record, 'MaDonVi')}", str(exc), _raw(record)))
+            except BadValue as exc:
+                rejected.append(Rejection(_location(record, "MaDonVi", Agency.code), str(exc), _raw(record)))
         return Batch(records=Rows(Agency, ("code",), rows), rejected=rejected)
 
     # --- dossiers ----------------------------------------------------------------------------
 
     def _dossiers(self) -> Iterator[Batch]:
+        """The crawl of sources.md, guarded against a system that does not move on: the same
+        page twice, or more pages at one cursor than the records it counts from that cursor
+        (`TongSoBanGhi`; `max_pages` when it gives none), is an error, never a loop; and a crawl
+        that ends having read fewer records than the first answer counted has failed."""
         size = self.source.page_size
         cursor, page = self.start_cursor(), 1
         newest = self.stored_cursor
         # Versions read: a record changed mid-crawl comes back as a new one.
         seen: set[tuple[str, str]] = set()
         rejected: set[tuple[str, str]] = set()  # a version read twice in a run is rejected once
+        records_read: set = set()  # distinct records, stored or rejected, to compare with TongSoBanGhi
         expected = None
+        pages_here = (None, 0)  # (cursor, how many pages it may have)
+        previous: list[tuple[str, str]] | None = None
         while True:
             label = f"LayDanhSachHoSo TuNgayCapNhat={cursor} Trang={page}"
             answer = self._call("LayDanhSachHoSo", label, TuNgayCapNhat=cursor, Trang=page, SoBanGhi=size)
             records = _list(answer, label)
-            if expected is None and isinstance(answer.get("TongSoBanGhi"), int):
-                expected = answer["TongSoBanGhi"]
+            total = _count(answer.get("TongSoBanGhi"))
+            if expected is None:
+                expected = total
+            if pages_here[0] != cursor:
+                pages_here = (cursor, -(-total // size) if total is not None else self.source.max_pages)
+            versions = [_version(r) for r in records]
+            if versions and versions == previous:
+                raise SourceError(f"{label}: the same records as the request before: the system does not move on")
+            previous = versions
             batch = self._page(records, rejected)
-            updates = [r["NgayCapNhat"] for r in records if _is_onestop_time(_field(r, "NgayCapNhat"))]
+            records_read |= {_identity(r, (cursor, page, number)) for number, r in enumerate(records)}
+            updates = [r["NgayCapNhat"] for r in records if self._is_update_time(_field(r, "NgayCapNhat"))]
             if updates:
                 newest = max(updates + ([newest] if newest else []))
             batch.cursor = newest
             batch.expected = expected
-            fresh = {_version(r) for r in records} - seen
+            fresh = set(versions) - seen
             seen |= fresh
             yield batch
             if len(records) < size or not fresh:
-                return
+                break
             if not updates:
                 raise SourceError(f"{label}: no record of a full page has a readable NgayCapNhat to go on from")
             cursor, page = _next_page(cursor, page, updates)
+            if page > pages_here[1]:
+                raise SourceError(f"{label}: page {page} at one NgayCapNhat, beyond the {pages_here[1]} pages the "
+                                  f"system counts from it: the system does not move on")
+        if expected is not None and len(records_read) < expected:
+            raise SourceError(f"LayDanhSachHoSo: {len(records_read):,} records read, fewer than the {expected:,} "
+                              f"the system counted (TongSoBanGhi): the read is incomplete")
 
     def _page(self, records: list, rejected_before: set[tuple[str, str]]) -> Batch:
         dossiers, rejected = [], []
@@ -146,12 +170,11 @@ class OneStopConnector(Connector):
         for record in records:
             try:
                 dossier, its_children = self._dossier(record)
-            except (BadRecord, AttributeError, TypeError) as exc:
+            except BadValue as exc:
                 if _version(record) in rejected_before:
                     continue
                 rejected_before.add(_version(record))
-                reason = str(exc) if isinstance(exc, BadRecord) else f"malformed record: {exc}"
-                rejected.append(Rejection(f"MaHoSo {_code_of(record, 'MaHoSo')}", reason, _raw(record)))
+                rejected.append(Rejection(_location(record, "MaHoSo", Dossier.code), str(exc), _raw(record)))
                 continue
             dossiers.append(dossier)
             for table, rows in its_children.items():
@@ -164,60 +187,84 @@ class OneStopConnector(Connector):
 
     def _dossier(self, record: dict) -> tuple[dict, dict[type, list[dict]]]:
         if not isinstance(record, dict):
-            raise BadRecord("a record that is not a JSON object")
+            raise BadValue("a record that is not a JSON object")
         missing = [name for name in REQUIRED if name not in record]
         if missing:
-            raise BadRecord(f"missing fields: {', '.join(missing)}")
-        code = _required_text(record, "MaHoSo")
-        procedure = _required_text(record, "MaTTHC")
-        channel = _text(record["KenhThucHien"])
-        status = _text(record["TrangThaiHoSo"])
+            raise BadValue(f"missing fields: {', '.join(missing)}")
+        code = check.code(record["MaHoSo"], "MaHoSo", Dossier.code)
+        procedure = check.code(record["MaTTHC"], "MaTTHC", Dossier.procedure_code_raw)
+        channel = check.text(record["KenhThucHien"], "KenhThucHien").strip()
+        status = check.text(record["TrangThaiHoSo"], "TrangThaiHoSo").strip()
         if channel not in CHANNELS:
-            raise BadRecord(f"KenhThucHien {record['KenhThucHien']!r} is not 1, 2 or 3")
+            raise BadValue("KenhThucHien is not 1, 2 or 3")
         if status not in STATUSES:
-            raise BadRecord(f"TrangThaiHoSo {record['TrangThaiHoSo']!r} is not 1 to 10")
+            raise BadValue("TrangThaiHoSo is not 1 to 10")
+        time = self._time
         dossier = {
             "code": code,
-            "code_key": code_key(code),
-            "procedure_code": strip_province_suffix(procedure),
+            "code_key": check.fitting(code_key(code), "MaHoSo", Dossier.code_key),
+            "procedure_code": check.fitting(strip_province_suffix(procedure), "MaTTHC", Dossier.procedure_code),
             "procedure_code_raw": procedure,
-            "agency_code": _required_text(record, "MaDonViXuLy"),
+            "agency_code": check.code(record["MaDonViXuLy"], "MaDonViXuLy", Dossier.agency_code),
             "channel": channel,
-            "applicant_name": _text(record.get("ChuHoSo")) or None,
-            "applicant_id": _text(record.get("SoGiayToChuHoSo")) or None,
-            "summary": _text(record.get("TrichYeuHoSo")) or None,
+            "applicant_name": check.free_text(record.get("ChuHoSo"), "ChuHoSo", Dossier.applicant_name),
+            "applicant_id": check.free_text(record.get("SoGiayToChuHoSo"), "SoGiayToChuHoSo", Dossier.applicant_id),
+            "summary": check.free_text(record.get("TrichYeuHoSo"), "TrichYeuHoSo", Dossier.summary),
             "status": int(status),
-            "submitted_at": _time(record, "NgayNopHoSo"),
-            "received_at": _time(record, "NgayTiepNhan"),
-            "appointment_at": _time(record, "NgayHenTra"),
-            "finished_at": _time(record, "NgayKetThucXuLy"),
-            "returned_at": _time(record, "NgayTra"),
-            "refused_at": _time(record, "NgayTuChoi"),
-            "created_at": _time(record, "NgayTao", required=True),
-            "updated_at": _time(record, "NgayCapNhat", required=True),
+            "submitted_at": time(record, "NgayNopHoSo"),
+            "received_at": time(record, "NgayTiepNhan"),
+            "appointment_at": time(record, "NgayHenTra"),
+            "finished_at": time(record, "NgayKetThucXuLy"),
+            "returned_at": time(record, "NgayTra"),
+            "refused_at": time(record, "NgayTuChoi"),
+            "created_at": time(record, "NgayTao", required=True),
+            "updated_at": time(record, "NgayCapNhat", required=True),
             "source": self.source.name,
             "synced_at": self.synced_at,
         }
         children = {
             SupplementRequest: [
-                {"dossier_code": code, "seq": seq, "requested_at": _time(item, "NgayYeuCauBoSung", required=True),
-                 "answered_at": _time(item, "NgayNhanBoSung")}
+                {"dossier_code": code, "seq": seq, "requested_at": time(item, "NgayYeuCauBoSung", required=True),
+                 "answered_at": time(item, "NgayNhanBoSung")}
                 for seq, item in _items(record, "DanhSachHoSoBoSung")],
             ApologyLetter: [
-                {"dossier_code": code, "seq": seq, "issued_at": _time(item, "NgayBanHanh", required=True),
-                 "new_appointment_at": _time(item, "NgayHenTraMoi")}
+                {"dossier_code": code, "seq": seq, "issued_at": time(item, "NgayBanHanh", required=True),
+                 "new_appointment_at": time(item, "NgayHenTraMoi")}
                 for seq, item in _items(record, "DanhSachVanBanXinLoi")],
             Fee: [
-                {"dossier_code": code, "seq": seq, "fee_code": _text(item.get("MaPhiLePhi")) or None,
-                 "name": _text(item.get("TenPhiLePhi")) or None, "amount": _amount(item, "DanhSachLePhi")}
+                {"dossier_code": code, "seq": seq,
+                 "fee_code": check.code(item.get("MaPhiLePhi"), "MaPhiLePhi", Fee.fee_code, required=False),
+                 "name": check.free_text(item.get("TenPhiLePhi"), "TenPhiLePhi", Fee.name),
+                 "amount": check.amount(item.get("SoTien"), "DanhSachLePhi: SoTien", Fee.amount)}
                 for seq, item in _items(record, "DanhSachLePhi")],
             Payment: [
-                {"dossier_code": code, "seq": seq, "transaction_code": _text(item.get("MaGiaoDich")) or None,
-                 "amount": _amount(item, "DanhSachThanhToan"), "method": _payment_method(item),
-                 "paid_at": _time(item, "ThoiGianGD")}
+                {"dossier_code": code, "seq": seq,
+                 "transaction_code": check.code(item.get("MaGiaoDich"), "MaGiaoDich", Payment.transaction_code,
+                                                required=False),
+                 "amount": check.amount(item.get("SoTien"), "DanhSachThanhToan: SoTien", Payment.amount),
+                 "method": _payment_method(item), "paid_at": time(item, "ThoiGianGD")}
                 for seq, item in _items(record, "DanhSachThanhToan")],
         }
         return dossier, children
+
+    def _is_update_time(self, value) -> bool:
+        """Whether `value` is an NgayCapNhat the cursor may move to: an impossible one (year
+        2999) would leave the next runs reading nothing."""
+        try:
+            return check.moment(parse_onestop_datetime(value), "NgayCapNhat", self.synced_at) is not None
+        except ValueError:
+            return False
+
+    def _time(self, record: dict, name: str, required: bool = False) -> datetime | None:
+        if name not in record:
+            raise BadValue(f"missing field {name}")
+        try:
+            value = parse_onestop_datetime(check.text(record[name], name).strip())
+        except ValueError:
+            raise BadValue(f"{name}: unparseable date (not yyyyMMddHHmmss)") from None
+        if value is None and required:
+            raise BadValue(f"{name} is empty")
+        return check.moment(value, name, self.synced_at)
 
 
 def _next_page(cursor: str, page: int, updates: list[str]) -> tuple[str, int]:
@@ -242,78 +289,53 @@ def _list(answer: dict, label: str) -> list:
 
 
 def _message(answer: dict) -> str:
-    return f"error_code {answer.get('error_code')!r}: {answer.get('message') or '(no message)'}"
+    # The system's own message, cleaned and kept short: it goes into the run's error.
+    message = check.clean(str(answer.get("message") or "(no message)"))[:200]
+    return f"error_code {check.clean(repr(answer.get('error_code')))[:20]}: {message}"
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BadRecord(f"{value!r} where text belongs")
-    return normalize_text(value)
-
-
-def _required_text(record: dict, name: str) -> str:
-    value = _text(record.get(name))
-    if not value:
-        raise BadRecord(f"{name} is empty")
-    return value
-
-
-def _is_onestop_time(value) -> bool:
-    try:
-        return parse_onestop_datetime(value) is not None
-    except ValueError:
-        return False
-
-
-def _time(record: dict, name: str, required: bool = False) -> datetime | None:
-    try:
-        value = parse_onestop_datetime(record[name])
-    except KeyError:
-        raise BadRecord(f"missing field {name}") from None
-    except ValueError:
-        raise BadRecord(f"{name}: unparseable date {record[name]!r} (not yyyyMMddHHmmss)") from None
-    if value is None and required:
-        raise BadRecord(f"{name} is empty")
-    return value
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _items(record: dict, name: str) -> list[tuple[int, dict]]:
     items = record[name]
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise BadRecord(f"{name} is not a list of objects")
+        raise BadValue(f"{name} is not a list of objects")
     return list(enumerate(items, start=1))
 
 
-def _amount(item: dict, name: str) -> int:
-    amount = item.get("SoTien")
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise BadRecord(f"{name}: SoTien {amount!r} is not a whole number of đồng")
-    return amount
-
-
 def _payment_method(item: dict) -> str:
-    method = _text(item.get("HinhThucThanhToan"))
+    method = check.text(item.get("HinhThucThanhToan"), "HinhThucThanhToan").strip()
     if method not in PAYMENT_METHODS:
-        raise BadRecord(f"HinhThucThanhToan {item.get('HinhThucThanhToan')!r} is not one of "
-                        f"{', '.join(sorted(PAYMENT_METHODS))}")
+        raise BadValue(f"HinhThucThanhToan is not one of {', '.join(sorted(PAYMENT_METHODS))}")
     return method
 
 
 def _version(record) -> tuple[str, str]:
     """(MaHoSo, NgayCapNhat): a record as it was at one change."""
-    return _code_of(record, "MaHoSo"), str(_field(record, "NgayCapNhat"))
+    return str(_field(record, "MaHoSo")), str(_field(record, "NgayCapNhat"))
+
+
+def _identity(record, place: tuple):
+    """What tells records apart when counting them: the code, or for a record without one
+    its place in the crawl."""
+    code = _field(record, "MaHoSo")
+    return code if isinstance(code, str) and code.strip() else place
 
 
 def _field(record, name: str):
     return record.get(name) if isinstance(record, dict) else None
 
 
-def _code_of(record, name: str) -> str:
-    value = _field(record, name)
-    return normalize_text(value) if isinstance(value, str) and value.strip() else "(no code)"
+def _location(record, name: str, column) -> str:
+    """`MaHoSo 000.00.31.H59-260105-0001`: the record's code when it is a usable one, never
+    other contents."""
+    try:
+        return f"{name} {check.code(_field(record, name), name, column)}"
+    except BadValue:
+        return f"{name} (no usable code)"
 
 
 def _raw(record) -> str:
-    return json.dumps(record, ensure_ascii=False)
+    return check.raw(json.dumps(record, ensure_ascii=False))

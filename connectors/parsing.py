@@ -39,7 +39,7 @@ def parse_onestop_datetime(text: str) -> datetime | None:
             return datetime.strptime(text, "%Y%m%d%H%M%S")
         except ValueError:
             pass
-    raise ValueError(f"not a yyyyMMddHHmmss date-time: {text!r}")
+    raise ValueError("not a yyyyMMddHHmmss date-time")
 
 
 _VN_DATETIME = re.compile(
@@ -55,7 +55,7 @@ def parse_vn_datetime(text: str) -> tuple[datetime, bool]:
     """
     match = _VN_DATETIME.fullmatch(normalize_text(text))
     if match is None:
-        raise ValueError(f"not a dd/mm/yyyy [HH:MM] date: {text!r}")
+        raise ValueError("not a dd/mm/yyyy [HH:MM] date")  # the text may be anything: never quoted
     parts = {name: int(value) for name, value in match.groupdict().items() if value is not None}
     try:
         value = datetime(
@@ -63,7 +63,7 @@ def parse_vn_datetime(text: str) -> tuple[datetime, bool]:
             parts.get("hour", 0), parts.get("minute", 0), parts.get("second", 0),
         )
     except ValueError as error:
-        raise ValueError(f"impossible date {text!r}: {error}") from None
+        raise ValueError(f"impossible date: {error}") from None
     return value, "hour" in parts
 
 

@@ -15,12 +15,15 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, Tag
 
+from connectors import validation as check
 from connectors.base import Batch, Connector, Rejection, Rows, SourceError, agency_code_in
 from connectors.http import HttpClient
 from connectors.parsing import (normalize_text, parse_fee, parse_time_limit, parse_vn_datetime,
                                 parse_yes_no, strip_province_suffix)
+from connectors.validation import BadValue
 from monitor.codes import code_key
 from monitor.config import SourceSettings
+from monitor.deadlines import TimeLimit, TimeLimitKind
 from monitor.models import PortalDossier, Procedure
 
 log = logging.getLogger(__name__)
@@ -82,9 +85,14 @@ class PortalConnector(Connector):
         for url, page in self._pages(CATALOGUE):
             rows, rejected, notices = [], [], []
             for number, cells in _table_rows(page, "danh-sach-thu-tuc", url, needed=("Mã thủ tục", "Tên thủ tục")):
-                code = strip_province_suffix(_column(cells, "Mã thủ tục"))
                 name_cell = cells.get(_folded("Tên thủ tục"))
                 link = name_cell.find("a", href=True) if name_cell is not None else None
+                try:
+                    code = check.code(strip_province_suffix(_column(cells, "Mã thủ tục")), "Mã thủ tục",
+                                      Procedure.code, required=False)
+                except BadValue as exc:
+                    rejected.append(Rejection(f"{_path(url)} row {number}", str(exc), _row_text(cells)))
+                    continue
                 if not code or link is None:
                     rejected.append(Rejection(f"{_path(url)} row {number}", "a catalogue row without a code or "
                                               "a link to its detail page", _row_text(cells)))
@@ -93,7 +101,11 @@ class PortalConnector(Connector):
                     continue  # listed twice: the detail is read once
                 read.add(code)
                 detail_url = _without_fragment(urljoin(url, link["href"]))
-                procedure = self._procedure(code, cells, detail_url)
+                try:
+                    procedure = self._procedure(code, cells, detail_url)
+                except BadValue as exc:
+                    rejected.append(Rejection(f"procedure {code} ({_path(detail_url)})", str(exc)))
+                    continue
                 if procedure["missing_labels"]:
                     notices.append(f"procedure {code}: its page {_path(detail_url)} lacks "
                                    f"{procedure['missing_labels']}")
@@ -106,13 +118,17 @@ class PortalConnector(Connector):
         values = _labelled_values(page)
         found = {column: values.get(_folded(label)) for column, label in LABELS.items()}
         missing = [label for column, label in LABELS.items() if found[column] is None]
+        found = {column: value if value is None else check.clean(value) for column, value in found.items()}
         time_limit, fee = found["time_limit"], found["fee"]
         limit = parse_time_limit(time_limit) if time_limit is not None else None
+        if limit is not None and not check.number_fits(limit.amount, Procedure.time_limit_amount):
+            limit = TimeLimit(TimeLimitKind.UNKNOWN, None)  # "100000000000 ngày": unknown, as any unreadable one
         return {
             "code": code,
-            "name": found["name"] or _column(listed, "Tên thủ tục") or None,
-            "field": found["field"] or _column(listed, "Lĩnh vực") or None,
-            "agency_code": agency_code_in(found["agency"]),
+            "name": check.free_text(found["name"] or _column(listed, "Tên thủ tục"), "Tên thủ tục", Procedure.name),
+            "field": check.free_text(found["field"] or _column(listed, "Lĩnh vực"), "Lĩnh vực", Procedure.field),
+            "agency_code": check.code(agency_code_in(found["agency"]), "Cơ quan thực hiện", Procedure.agency_code,
+                                      required=False),
             "time_limit_text": time_limit,
             "time_limit_kind": limit.kind.value if limit is not None else None,
             "time_limit_amount": limit.amount if limit is not None else None,
@@ -170,28 +186,31 @@ class PortalConnector(Connector):
                 new.add(code_key(code))
             try:
                 batch.records.rows.append(self._portal_dossier(code, cells))
-            except ValueError as exc:
+            except BadValue as exc:
                 if code_key(code) in new:
-                    batch.rejected.append(Rejection(f"{_path(url)} row {number} ({code})", str(exc), _row_text(cells)))
+                    batch.rejected.append(Rejection(_row_location(url, number, code), str(exc), _row_text(cells)))
         seen |= new
         return new
 
-    def _portal_dossier(self, code: str, cells: dict[str, Tag]) -> dict:
-        channel_text = _column(cells, "Kênh") or None
+    def _portal_dossier(self, written_code: str, cells: dict[str, Tag]) -> dict:
+        code = check.code(written_code, "Mã hồ sơ", PortalDossier.code)
+        channel_text = check.free_text(_column(cells, "Kênh"), "Kênh", PortalDossier.channel_text)
         submitted = _column(cells, "Ngày nộp")
         try:
             submitted_at = parse_vn_datetime(submitted)[0] if submitted else None
         except ValueError as exc:
-            raise ValueError(f"Ngày nộp: {exc}") from None
+            raise BadValue(f"Ngày nộp: {exc}") from None
         return {
-            "code_key": code_key(code),
+            "code_key": check.fitting(code_key(code), "Mã hồ sơ", PortalDossier.code_key),
             "code": code,
-            "procedure_code": strip_province_suffix(_column(cells, "Mã thủ tục")) or None,
-            "agency_code": agency_code_in(_column(cells, "Đơn vị")),
+            "procedure_code": check.code(strip_province_suffix(_column(cells, "Mã thủ tục")), "Mã thủ tục",
+                                         PortalDossier.procedure_code, required=False),
+            "agency_code": check.code(agency_code_in(_column(cells, "Đơn vị")), "Đơn vị", PortalDossier.agency_code,
+                                      required=False),
             "channel": CHANNELS.get(_folded(channel_text or "")),
             "channel_text": channel_text,
-            "submitted_at": submitted_at,
-            "status_text": _column(cells, "Trạng thái") or None,
+            "submitted_at": check.moment(submitted_at, "Ngày nộp", self.synced_at),
+            "status_text": check.free_text(_column(cells, "Trạng thái"), "Trạng thái", PortalDossier.status_text),
             "source": self.source.name,
             "synced_at": self.synced_at,
         }
@@ -238,7 +257,15 @@ def _cell_text(cell: Tag | None) -> str:
 
 
 def _row_text(cells: dict[str, Tag]) -> str:
-    return " | ".join(_cell_text(cell) for cell in cells.values())
+    return check.raw(" | ".join(_cell_text(cell) for cell in cells.values()))
+
+
+def _row_location(url: str, number: int, code: str) -> str:
+    """`/tra-cuu-ho-so?trang=3 row 7 (CODE)`, the code only when it is a usable one."""
+    try:
+        return f"{_path(url)} row {number} ({check.code(code, 'Mã hồ sơ', PortalDossier.code)})"
+    except BadValue:
+        return f"{_path(url)} row {number}"
 
 
 def _folded(text: str) -> str:

@@ -71,10 +71,13 @@ def sync_source(engine: Engine, settings: Settings, source: SourceSettings,
     loader = Loader(engine, source.name, outcome.run_id, clock)
     # Until the run ends normally, it ends as interrupted (KeyboardInterrupt, SystemExit).
     error: str | None = INTERRUPTED
+    doing = "reading the source"  # where an unexpected failure happened, for its message
     try:
         connector = _connector(engine, settings, source, outcome.started_at, secrets)
         for batch in connector.batches():
+            doing = f"storing a batch (after {loader.counts.read:,} records)"
             loader.load(batch)
+            doing = f"reading the source (after {loader.counts.read:,} records)"
             log.debug("%s: batch committed, %d records read so far", source.name, loader.counts.read)
             outcome.rejected.extend(batch.rejected)
             outcome.notices.extend(batch.notices)
@@ -83,8 +86,10 @@ def sync_source(engine: Engine, settings: Settings, source: SourceSettings,
     except (SourceError, ConfigError) as exc:
         error = str(exc)
     except Exception as exc:  # noqa: BLE001  any failure fails this source only; the others still run
+        # The exception's own text may quote the record it choked on: the message is composed
+        # here, and the traceback (without bound parameters, see monitor.db) goes to the debug log.
         log.debug("%s: unexpected failure", source.name, exc_info=True)
-        error = f"unexpected {type(exc).__name__}: {exc}"
+        error = f"unexpected {type(exc).__name__} while {doing}"
     finally:
         outcome.counts = loader.counts
         outcome.error = _redacted(error, secrets)

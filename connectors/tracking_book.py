@@ -21,6 +21,7 @@ from pathlib import Path
 
 import openpyxl
 
+from connectors import validation as check
 from connectors.base import Batch, Connector, Rejection, Rows, SourceError, agency_code_in
 from connectors.parsing import normalize_text, parse_vn_datetime
 from monitor.codes import code_key
@@ -124,12 +125,14 @@ class TrackingBookConnector(Connector):
                 rows.append(self._row(code, cells, columns, path.name, number))
             except ValueError as exc:
                 rejected.append(Rejection(f"{path.name}:{number}", str(exc),
-                                          json.dumps([_text(cell) for cell in cells], ensure_ascii=False)))
+                                          check.raw(json.dumps([_text(cell) for cell in cells], ensure_ascii=False))))
         if columns is None:
             raise UnreadableFile("no header row with a cell 'Mã hồ sơ'")
         return rows, rejected
 
-    def _row(self, code: str, cells: list, columns: dict[str, int], file_name: str, number: int) -> dict:
+    def _row(self, written_code: str, cells: list, columns: dict[str, int], file_name: str, number: int) -> dict:
+        """The row's values, checked (connectors.validation); a ValueError rejects the row."""
+        code = check.code(written_code, "Mã hồ sơ", BookRow.code)
         received = _cell(cells, columns[RECEIVED])
         if _text(received) == "":
             raise ValueError("no receipt date (Ngày, giờ nhận hồ sơ)")
@@ -137,17 +140,22 @@ class TrackingBookConnector(Connector):
             received_at, has_time = _date_time(received)
         except ValueError as exc:
             raise ValueError(f"unreadable receipt date (Ngày, giờ nhận hồ sơ): {exc}") from None
+        check.moment(received_at, "Ngày, giờ nhận hồ sơ", self.synced_at)
         appointment = _cell(cells, columns.get(APPOINTMENT))
         try:
             appointment_date = _date_time(appointment)[0].date() if _text(appointment) else None
+            check.moment(appointment_date and datetime.combine(appointment_date, time(0, 0)), "Hẹn trả kết quả",
+                         self.synced_at)
         except ValueError:
-            appointment_date = None  # informative only: an unreadable one does not reject the row
+            appointment_date = None  # informative only: an unreadable or impossible one does not reject the row
         return {
             "source": self.source.name,
             "code": code,
-            "code_key": code_key(code),
-            "agency_code": agency_code_in(_text(_cell(cells, columns.get(AGENCY)))),
-            "procedure_name": _text(_cell(cells, columns.get(PROCEDURE))) or None,
+            "code_key": check.fitting(code_key(code), "Mã hồ sơ", BookRow.code_key),
+            "agency_code": check.code(agency_code_in(_text(_cell(cells, columns.get(AGENCY)))),
+                                      "Cơ quan chủ trì giải quyết", BookRow.agency_code, required=False),
+            "procedure_name": check.free_text(_text(_cell(cells, columns.get(PROCEDURE))), "Tên thủ tục hành chính",
+                                              BookRow.procedure_name),
             "received_at": received_at,
             "received_has_time": has_time,
             "appointment_date": appointment_date,
@@ -223,4 +231,4 @@ def _date_time(value) -> tuple[datetime, bool]:
         return datetime.combine(value, time(0, 0)), False
     if isinstance(value, str):
         return parse_vn_datetime(value)
-    raise ValueError(f"unreadable date {value!r}: a number, not a date")
+    raise ValueError("a number, not a date")

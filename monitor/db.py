@@ -24,13 +24,15 @@ UPSERT_BATCH = 1000
 
 
 def make_engine(url: str) -> Engine:
+    # hide_parameters: a database error's text never carries the values bound to its statement
+    # (applicants' names and ID numbers), wherever that text ends up.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
