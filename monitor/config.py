@@ -63,6 +63,7 @@ class SourceSettings:
     backoff_seconds: float = 1           # first retry delay, doubled on every retry (plus jitter)
     max_retry_seconds: float = 300       # a request's retries give up after this much time in all
     max_pages: int = 10_000              # portal_html: a crawl longer than this is an error, not a loop
+    max_file_mb: float = 50              # tracking_book: a larger file fails, named, and is not read
 
 
 @dataclass(frozen=True)
