@@ -368,3 +368,27 @@ def test_the_rows_of_a_deleted_file_no_longer_count(tmp_path, engine, database_u
     write_csv(deleted, [HEADER_LINE, good_line("D-1")])
     sync_sources(engine, settings, clock)
     assert ("2026/deleted.csv", "D-1", 2) in stored_rows(engine)
+
+
+def test_a_store_keyed_by_file_name_is_rekeyed_by_path_at_the_first_sync_after_the_upgrade(tmp_path, database_url):
+    from alembic import command
+    from monitor.db import alembic_config, make_engine
+    settings = recursive_settings(tmp_path, database_url)
+    (tmp_path / "books" / "2026").mkdir()
+    write_csv(tmp_path / "books" / "2026" / "so.csv", [HEADER_LINE, good_line("A-1")])
+    engine = make_engine(database_url)
+    command.upgrade(alembic_config(engine), "0004")
+    with engine.begin() as connection:  # as 0.1.2 stored that file: by name, with its absolute path
+        connection.execute(sqlalchemy.text(
+            "insert into book_row (source, code, code_key, received_at, received_has_time, file, row_number,"
+            " synced_at) values ('books', 'A-0', 'A-0', :t, true, 'so.csv', 2, :t)"), {"t": datetime(2026, 3, 2)})
+        connection.execute(sqlalchemy.text("insert into book_file values ('books', :path, 1, 1.0, 'x', 1, :t)"),
+                           {"path": str(tmp_path / "books" / "2026" / "so.csv"), "t": datetime(2026, 3, 2)})
+    command.upgrade(alembic_config(engine), "head")
+
+    [outcome] = sync_sources(engine, settings, clock)
+
+    assert outcome.status == "ok", outcome.error
+    assert stored_rows(engine) == [("2026/so.csv", "A-1", 2)]
+    assert book_files(engine) == [("2026/so.csv", 1)]
+    engine.dispose()

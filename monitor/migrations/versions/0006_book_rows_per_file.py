@@ -20,8 +20,9 @@ NEW = ("book_row_source_file_code_key_key", ["source", "file", "code_key"])
 
 
 def upgrade() -> None:
-    # The stored paths were absolute: the next sync reads every file again and prunes the rows
-    # of files the glob no longer lists (a row keyed by a bare file name among them).
+    # The stored paths were absolute: forgotten, rather than reported gone by the next sync,
+    # which reads every file again and prunes the rows of files the glob does not list (a row
+    # keyed by a bare file name that is not the file's path now among them).
     op.execute("DELETE FROM book_file")
     _swap(OLD, NEW)
 
