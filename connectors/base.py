@@ -40,6 +40,16 @@ class Rejection:
     raw: str | None = None
 
 
+@dataclass(frozen=True)
+class Prune:
+    """Delete the rows of `table` that match `where` but whose `column` holds none of `keep`
+    (the rows of tracking-book files that are gone from the folder)."""
+    table: type[SQLModel]
+    where: dict[str, object]
+    column: str
+    keep: frozenset[str]
+
+
 @dataclass
 class Batch:
     """Records read together, loaded in one transaction with the cursor that covers them.
@@ -51,12 +61,14 @@ class Batch:
     `replaces` makes
     the batch replace every record of its table that matches these column values (a re-read
     file replaces the rows it gave before). `bookkeeping` is the connector's own state (which
-    files it read), saved with the records so that a run killed in between redoes both.
+    files it read), saved with the records so that a run killed in between redoes both, and
+    `prunes` removes what the source no longer holds, records and bookkeeping alike.
     """
     records: Rows
     children: list[Rows] = field(default_factory=list)
     replaces: dict[str, object] | None = None
     bookkeeping: list[Rows] = field(default_factory=list)
+    prunes: list[Prune] = field(default_factory=list)
     cursor: str | None = None
     rejected: list[Rejection] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)    # for the sync summary, e.g. labels a page lacked

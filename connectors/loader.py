@@ -24,7 +24,7 @@ from sqlalchemy.exc import StatementError
 from sqlmodel import Session
 
 from connectors import validation
-from connectors.base import Batch, Rejection, Rows
+from connectors.base import Batch, Prune, Rejection, Rows
 from monitor.db import session_scope, upsert
 from monitor.models import BookFile, RejectedInput, SyncCursor
 
@@ -91,6 +91,8 @@ class Loader:
             self._write_rows(session, batch, rows)
             for state in batch.bookkeeping:
                 upsert(session, state.table, state.rows, state.key, update=_columns(state.rows, state.key))
+            for prune in batch.prunes:
+                _prune(session, prune)
             if batch.rejected:
                 now = self.clock()
                 session.execute(insert(RejectedInput), [
@@ -185,6 +187,15 @@ def _existing(session: Session, records: Rows, rows: list[dict]) -> dict[tuple, 
         for stored in session.execute(select(table).where(*same, _among(table.c[last], chunk))).mappings():
             found[_key_of(stored, records.key)] = dict(stored)
     return found
+
+
+def _prune(session: Session, prune: Prune) -> None:
+    table = prune.table.__table__
+    column = table.c[prune.column]
+    # The kept values are written into the SQL (a NOT IN cannot be split into chunks).
+    kept = bindparam(f"{column.name}_kept", sorted(prune.keep), expanding=True, literal_execute=True)
+    session.execute(delete(table).where(*(table.c[name] == value for name, value in prune.where.items()),
+                                        column.not_in(kept)))
 
 
 def _replace_children(session: Session, children: list[Rows], parents: list) -> None:

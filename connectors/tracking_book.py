@@ -1,10 +1,12 @@
 """The counters' tracking books (kind `tracking_book`): .xlsx and .csv files matching a glob.
 
 Each file has title rows, then a header row (the first with a cell `Mã hồ sơ`), then one row per
-dossier; columns are found by their header text. A file already read and unchanged is not read
-again; a changed file is read again and its rows replace those it gave before (a code corrected
-by hand must not leave the wrong one behind). A file that cannot be read fails the source once
-the other files are read.
+dossier; columns are found by their header text. A file is known by its path relative to the
+glob's root (the folder before the first wildcard), so `2025/so.csv` and `2026/so.csv` are two
+books. A file already read and unchanged is not read again; a changed file is read again and
+its rows replace those it gave before (a code corrected by hand must not leave the wrong one
+behind), and the rows of a file gone from the glob are removed. A file that cannot be read, for
+whatever reason, fails the source once the other files are read.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from pathlib import Path
 import openpyxl
 
 from connectors import validation as check
-from connectors.base import Batch, Connector, Rejection, Rows, SourceError, agency_code_in
+from connectors.base import Batch, Connector, Prune, Rejection, Rows, SourceError, agency_code_in
 from connectors.parsing import normalize_text, parse_vn_datetime
 from monitor.codes import code_key
 from monitor.config import SourceSettings
@@ -36,16 +38,24 @@ PROCEDURE = "tên thủ tục hành chính"
 AGENCY = "cơ quan chủ trì giải quyết"
 RECEIVED = "ngày, giờ nhận hồ sơ"
 APPOINTMENT = "hẹn trả kết quả"
+# No hand-kept book has a cell this long (Excel itself stops at 32,767 characters): a longer
+# one is a damaged or hostile file, and the CSV reader cannot tell where the rows after it begin.
+CELL_LIMIT = 1024 * 1024  # characters
+WILDCARDS = frozenset("*?[")
 
 
 class UnreadableFile(Exception):
-    """A file that cannot be opened, or holds no tracking book."""
+    """A file that cannot be opened, or holds no tracking book; `row` where the reading stopped."""
+
+    def __init__(self, reason: str, row: int | None = None):
+        super().__init__(reason)
+        self.row = row
 
 
 @dataclass(frozen=True)
 class FileState:
     """What identifies a file's content: unchanged size and mtime, or failing those, its hash."""
-    path: str
+    name: str  # the path relative to the glob's root
     size: int
     mtime: float
     sha256: str
@@ -58,20 +68,27 @@ class TrackingBookConnector(Connector):
         self.known_files = known_files
 
     def batches(self) -> Iterator[Batch]:
-        paths = self._matching_files()
+        files = self._matching_files()
         failures = []
-        for path in paths:
+        for name, path in files.items():
             try:
-                batch = self._read_if_changed(path)
+                batch = self._read_if_changed(name, path)
             except UnreadableFile as exc:
-                failures.append(f"{path.name}: {exc}")
+                failures.append(f"{name}: {exc}" if exc.row is None else f"{name}:{exc.row}: {exc}")
+                continue
+            except Exception as exc:  # noqa: BLE001  one file's fault never stops the files after it
+                # The type only: an exception's text may quote the file's contents.
+                failures.append(f"{name}: unexpected {type(exc).__name__} while reading it")
                 continue
             if batch is not None:
                 yield batch
+        yield self._prune_gone(files)
         if failures:
-            raise SourceError(f"{len(failures)} of {len(paths)} files could not be read: " + "; ".join(failures))
+            raise SourceError(f"{len(failures)} of {len(files)} files could not be read: " + "; ".join(failures))
 
-    def _matching_files(self) -> list[Path]:
+    def _matching_files(self) -> dict[str, Path]:
+        """The books the glob matches, by their path relative to its root, sorted."""
+        root = _glob_root(self.source.path)
         matches = sorted(Path(p) for p in glob.glob(self.source.path, recursive=True))
         # Excel's lock files (~$name.xlsx) sit next to every open workbook.
         paths = [p for p in matches if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("~$")]
@@ -80,41 +97,58 @@ class TrackingBookConnector(Connector):
                 log.info("%s: %s is not a tracking book (.xlsx or .csv), skipped", self.source.name, ignored)
         if not paths:
             raise SourceError(f"no .xlsx or .csv file matches {self.source.path}")
-        return paths
+        return {path.relative_to(root).as_posix(): path for path in paths}
 
-    def _read_if_changed(self, path: Path) -> Batch | None:
+    def _read_if_changed(self, name: str, path: Path) -> Batch | None:
         try:
             stat = path.stat()
-            known = self.known_files.get(str(path))
+            known = self.known_files.get(name)
             if known is not None and (known.size, known.mtime) == (stat.st_size, stat.st_mtime):
                 return None
+            if stat.st_size > self.source.max_file_mb * 1024 * 1024:
+                raise UnreadableFile(f"{stat.st_size / 1024 / 1024:,.1f} MB, over the {self.source.max_file_mb:g} MB "
+                                     "a book may hold (max_file_mb)")
             content = path.read_bytes()
         except OSError as exc:
             raise UnreadableFile(exc.strerror or str(exc)) from None
-        state = FileState(str(path), len(content), stat.st_mtime, hashlib.sha256(content).hexdigest())
+        state = FileState(name, len(content), stat.st_mtime, hashlib.sha256(content).hexdigest())
         if known is not None and (known.size, known.sha256) == (state.size, state.sha256):
             # Touched or copied, same content: only the new mtime is worth saving.
             return self._batch(state, [], [], rows_in_file=known.rows, replace=False)
-        rows, rejected = self._read(path, content)
+        rows, rejected = self._read(name, path.suffix.lower(), content)
         return self._batch(state, rows, rejected, rows_in_file=len(rows), replace=True)
 
     def _batch(self, state: FileState, rows: list[dict], rejected: list[Rejection], rows_in_file: int,
                replace: bool) -> Batch:
-        book_file = {"source": self.source.name, "path": state.path, "size": state.size, "mtime": state.mtime,
+        book_file = {"source": self.source.name, "path": state.name, "size": state.size, "mtime": state.mtime,
                      "sha256": state.sha256, "rows": rows_in_file, "read_at": self.synced_at}
-        file_name = Path(state.path).name
         return Batch(
-            records=Rows(BookRow, ("source", "code_key"), rows),
-            replaces={"source": self.source.name, "file": file_name} if replace else None,
+            records=Rows(BookRow, ("source", "file", "code_key"), rows),
+            replaces={"source": self.source.name, "file": state.name} if replace else None,
             bookkeeping=[Rows(BookFile, ("source", "path"), [book_file])],
             rejected=rejected,
         )
 
-    def _read(self, path: Path, content: bytes) -> tuple[list[dict], list[Rejection]]:
-        lines = _xlsx_lines(content) if path.suffix.lower() == ".xlsx" else _csv_lines(content)
+    def _prune_gone(self, files: dict[str, Path]) -> Batch:
+        """The rows of the files the glob no longer matches stop counting. A file that matched
+        but could not be read keeps the rows it gave before."""
+        listed = frozenset(files)
+        gone = sorted(set(self.known_files) - listed)
+        return Batch(
+            records=Rows(BookRow, ("source", "file", "code_key"), []),
+            prunes=[Prune(BookRow, {"source": self.source.name}, "file", listed),
+                    Prune(BookFile, {"source": self.source.name}, "path", listed)],
+            notices=[f"{name}: gone from the folder, its {self.known_files[name].rows:,} rows no longer count"
+                     for name in gone],
+        )
+
+    def _read(self, name: str, suffix: str, content: bytes) -> tuple[list[dict], list[Rejection]]:
+        lines = _xlsx_lines(content) if suffix == ".xlsx" else _csv_lines(content)
         rows, rejected = [], []
         columns = None
         for number, cells in lines:
+            if any(isinstance(cell, str) and len(cell) > CELL_LIMIT for cell in cells):
+                raise UnreadableFile(f"a cell over {CELL_LIMIT:,} characters", number)
             if columns is None:
                 columns = _header(cells)
                 continue
@@ -122,9 +156,9 @@ class TrackingBookConnector(Connector):
             if not code:
                 continue  # blank lines, signature lines
             try:
-                rows.append(self._row(code, cells, columns, path.name, number))
+                rows.append(self._row(code, cells, columns, name, number))
             except ValueError as exc:
-                rejected.append(Rejection(f"{path.name}:{number}", str(exc),
+                rejected.append(Rejection(f"{name}:{number}", str(exc),
                                           check.raw(json.dumps([_text(cell) for cell in cells], ensure_ascii=False))))
         if columns is None:
             raise UnreadableFile("no header row with a cell 'Mã hồ sơ'")
@@ -189,11 +223,30 @@ def _csv_lines(content: bytes) -> Iterator[tuple[int, list]]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UnreadableFile(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    # csv's limit is process-wide; one over CELL_LIMIT (the reader's own check) is a damaged file.
+    csv.field_size_limit(CELL_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""))
     line = 1
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # Past a cell over the limit the reader has lost its place: the file stops here.
+            too_long = "field limit" in str(exc)
+            raise UnreadableFile(f"a cell over {CELL_LIMIT:,} characters" if too_long else f"unreadable CSV ({exc})",
+                                 line) from None
         yield line, cells
         line = reader.line_num + 1  # a quoted cell can span lines: the next row starts after them
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder a glob starts from: its parts before the first one with a wildcard (for a
+    pattern without one, the file's folder)."""
+    parts = Path(pattern).parts
+    plain = next((i for i, part in enumerate(parts) if WILDCARDS & set(part)), len(parts) - 1)
+    return Path(*parts[:plain])
 
 
 def _header(cells) -> dict[str, int] | None:

@@ -64,6 +64,7 @@ class SourceSettings:
     max_retry_seconds: float = 300       # a request's retries give up after this much time in all
     max_pages: int = 10_000              # portal_html: a crawl longer than this is an error, not a loop
     max_answer_mb: float = 50            # onestop_api, portal_html: a larger answer or page is an error
+    max_file_mb: float = 50              # tracking_book: a larger file fails, named, and is not read
 
 
 @dataclass(frozen=True)

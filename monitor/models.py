@@ -125,9 +125,10 @@ class PortalDossier(SQLModel, table=True):
 
 
 class BookRow(SQLModel, table=True):
-    """A row of a counter's tracking book (Sổ theo dõi hồ sơ)."""
+    """A row of a counter's tracking book (Sổ theo dõi hồ sơ). A code may be listed by several files
+    of a source, one row per file: each file replaces only its own rows."""
     __tablename__ = "book_row"
-    __table_args__ = (UniqueConstraint("source", "code_key"),)
+    __table_args__ = (UniqueConstraint("source", "file", "code_key"),)
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
     code: str = Field(max_length=80)                            # as typed
@@ -137,7 +138,7 @@ class BookRow(SQLModel, table=True):
     received_at: LocalDatetime = Field(index=True)                   # start of the day when has_time is false
     received_has_time: bool = True
     appointment_date: date | None = None
-    file: str                                                   # file name, for the reader of a finding
+    file: str                                                   # path relative to the glob's root, as BookFile.path
     row_number: int                                             # as a spreadsheet shows it (1-based)
     synced_at: LocalDatetime
 
@@ -146,7 +147,7 @@ class BookFile(SQLModel, table=True):
     """A tracking-book file already read: unchanged files are not read again."""
     __tablename__ = "book_file"
     source: str = Field(primary_key=True, max_length=64)
-    path: str = Field(primary_key=True)
+    path: str = Field(primary_key=True)                         # relative to the glob's root (the folder before its first wildcard)
     size: int
     mtime: float
     sha256: str = Field(max_length=64)

@@ -26,18 +26,22 @@ class Missing(Rule):
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select | None:
         # The parts that run, the portal first, then the books by name. The first that names a
-        # dossier speaks for it (the code as it wrote it, its agency, its receipt); every part
-        # that named it is recorded.
+        # dossier speaks for it (the code as it wrote it, its agency, its receipt); in a book
+        # whose files list it more than once, its row with the earliest receipt (then the first
+        # by file and row). Every part that named it is recorded.
         names = ([PORTAL] if PORTAL in parts else []) + sorted(parts - {PORTAL})
         if not names:
             return None
         rows = [_part_rows(context, rank, name) for rank, name in enumerate(names)]
         every_row = rows[0].union_all(*rows[1:]) if len(rows) > 1 else rows[0]
-        candidates = _unentered(context, every_row).cte("candidates")  # read twice
+        unentered = _unentered(context, every_row).subquery("unentered")
+        u = unentered.c
+        speaker = func.row_number().over(partition_by=u.code_key,
+                                          order_by=(u.rank, u.received_at, u.file, u.row_number))
+        candidates = select(unentered, speaker.label("speaker")).cte("candidates")  # read twice
         c = candidates.c
         found_by = (func.max(case((c.part == name, 1), else_=0)).label(f"by_{i}") for i, name in enumerate(names))
-        grouped = (select(c.code_key, func.min(c.rank).label("first"), *found_by)
-                   .group_by(c.code_key).subquery("grouped"))
+        grouped = select(c.code_key, *found_by).group_by(c.code_key).subquery("grouped")
         g = grouped.c
 
         def listed(separator: str, values: list[str]):
@@ -49,9 +53,9 @@ class Missing(Rule):
                 self.id, subject=c.code, agency=c.agency_code, procedure=c.procedure,
                 received=date_of(c.received_at), parts=listed(",", names),
                 detail=text_of("Có trên ", listed(", ", [_place(name) for name in names]), " (nhận ",
-                               moment_text(c.received_at), ") nhưng không có trong hệ thống một cửa điện tử; hạn nhập ",
-                               day_text(c.grace_day))))
-            .select_from(candidates.join(grouped, and_(g.code_key == c.code_key, g.first == c.rank)))
+                               moment_text(c.received_at), _book_line(c),
+                               ") nhưng không có trong hệ thống một cửa điện tử; hạn nhập ", day_text(c.grace_day))))
+            .select_from(candidates.join(grouped, and_(g.code_key == c.code_key, c.speaker == 1)))
         )
 
 
@@ -59,16 +63,24 @@ def _place(part: str) -> str:
     return "Cổng DVC" if part == PORTAL else f"sổ theo dõi {part}"
 
 
+def _book_line(c):
+    """Where a book row is: `, tệp 2025/so.csv dòng 8` (nothing for the portal's row)."""
+    return case((c.file.is_not(None), text_of(", tệp ", c.file, " dòng ", c.row_number)), else_=literal("", String))
+
+
 def _part_rows(context: AuditContext, rank: int, part: str) -> Select:
     """The rows of one part received by T."""
     if part == PORTAL:
         table = PortalDossier.__table__
         received, procedure, condition = table.c.submitted_at, table.c.procedure_code, table.c.channel == ONLINE
+        file, row_number = null(), null()
     else:
         table = BookRow.__table__
         received, procedure, condition = table.c.received_at, null(), table.c.source == part
+        file, row_number = table.c.file, table.c.row_number
     return (select(literal(rank).label("rank"), literal(part, String).label("part"), table.c.code_key, table.c.code,
-                   table.c.agency_code, procedure.label("procedure"), received.label("received_at"))
+                   table.c.agency_code, procedure.label("procedure"), received.label("received_at"),
+                   file.label("file"), row_number.label("row_number"))
             .where(condition, scanned(received) <= context.as_of))  # nearly every row: one pass over the table
 
 

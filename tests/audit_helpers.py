@@ -99,9 +99,9 @@ class Store:
                                channel=channel, submitted_at=submitted_at, source="cong-dvc", synced_at=SYNCED))
 
     def book_row(self, code: str, received_at: datetime, *, source: str = "so-theo-doi", agency: str = AGENCY,
-                 has_time: bool = True) -> None:
+                 has_time: bool = True, file: str = "book.xlsx", row_number: int = 7) -> None:
         self.add(BookRow(source=source, code=code, code_key=code_key(code), agency_code=agency,
-                         received_at=received_at, received_has_time=has_time, file="book.xlsx", row_number=7,
+                         received_at=received_at, received_has_time=has_time, file=file, row_number=row_number,
                          synced_at=SYNCED))
 
     def sync(self, source: SourceSettings, finished_at: datetime, *, status: str = "ok",

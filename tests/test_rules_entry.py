@@ -84,6 +84,21 @@ def test_missing_is_one_finding_per_dossier_with_every_part_that_found_it(store)
     assert "Cổng DVC, sổ theo dõi so-theo-doi, sổ theo dõi so-theo-doi-2" in found.detail
 
 
+def test_missing_counts_a_code_two_files_of_a_book_list_once_by_its_earliest_receipt(store):
+    store.book_row("B-1", at(3, 9), file="2026/03.xlsx", row_number=12, agency=OTHER_AGENCY)
+    store.book_row("b-1", at(2, 9), file="2026/02.xlsx", row_number=40)
+    store.book_row("B-2", at(2, 9), file="2026/02.xlsx", row_number=41)
+    store.book_row("B-2", at(2, 9), file="2026/03.xlsx", row_number=5)
+    result = store.audit(end_of_day(20))
+    missing = [f for f in result.findings if f.rule == "entry.missing"]
+    assert sorted(f.subject for f in missing) == ["B-2", "b-1"]
+    found = finding(result, "entry.missing", "b-1")  # received first: that row speaks for the dossier
+    assert found.agency == AGENCY
+    assert "(nhận 02/03/2026 09:00, tệp 2026/02.xlsx dòng 40)" in found.detail
+    # The same receipt in both files: the first file by path speaks.
+    assert "tệp 2026/02.xlsx dòng 41" in finding(result, "entry.missing", "B-2").detail
+
+
 def test_missing_ignores_rows_received_after_t_and_dossiers_entered_late(store):
     store.portal_row("P-2", at(10))
     store.dossier("P-3", at(2), created_at=at(19))  # typed in late (and listed): entry.late, never missing

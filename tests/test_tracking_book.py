@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -157,7 +158,7 @@ def test_a_file_read_before_is_read_again_only_when_it_changed(tmp_path, engine,
     assert sorted(book_rows(engine)) == ["000.29.31.H59-260302-0001", "000.29.31.H59-260302-0002"]
     with engine.connect() as connection:
         files = connection.execute(sqlalchemy.text("select path, size, rows from book_file")).all()
-    assert files == [(str(book), book.stat().st_size, 2)]
+    assert files == [("book.csv", book.stat().st_size, 2)]  # the path relative to the glob's root
 
 
 def test_a_code_corrected_by_hand_replaces_the_wrong_one(tmp_path, engine, database_url):
@@ -216,3 +217,178 @@ def test_each_tracking_book_source_keeps_its_own_rows(tmp_path, engine, database
     assert [(o.source, o.status) for o in outcomes] == [("counter-a", "ok"), ("counter-b", "ok")]
     assert book_rows(engine, "counter-a")["000.00.31.H59-260302-0001"]["received_at"] == datetime(2026, 3, 2, 8, 30)
     assert book_rows(engine, "counter-b")["000.00.31.H59-260302-0001"]["received_at"] == datetime(2026, 3, 2, 9, 30)
+
+
+def good_line(code: str, received: str = "02/03/2026 08:30", note: str = "") -> str:
+    return f'1,{code},,1,,000.29.31.H59,{received},,"{note}"'
+
+
+def recursive_settings(tmp_path: Path, database_url: str, **keys):
+    (tmp_path / "books").mkdir()
+    return write_settings(tmp_path, database_url,
+                          [{"name": "books", "kind": "tracking_book", "path": "books/**/*.csv", **keys}])
+
+
+def replace_in_zip(path: Path, old: bytes, new: bytes) -> None:
+    with zipfile.ZipFile(path) as source:
+        members = [(info, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in members:
+            target.writestr(info, data.replace(old, new))
+
+
+def book_files(engine) -> list[tuple[str, int]]:
+    with engine.connect() as connection:
+        return sorted(map(tuple, connection.execute(sqlalchemy.text("select path, rows from book_file")).all()))
+
+
+def stored_rows(engine) -> list[tuple[str, str, int]]:
+    with Session(engine) as session:
+        return sorted((row.file, row.code_key, row.row_number) for row in session.exec(select(BookRow)))
+
+
+def test_two_files_of_the_same_name_in_two_folders_are_two_books(tmp_path, engine, database_url):
+    settings = recursive_settings(tmp_path, database_url)
+    for year in ("2025", "2026"):
+        (tmp_path / "books" / year).mkdir()
+    write_csv(tmp_path / "books" / "2025" / "so.csv", [HEADER_LINE, good_line("A-1"), good_line("A-2", "32/12/2025")])
+    write_csv(tmp_path / "books" / "2026" / "so.csv", [HEADER_LINE, good_line("B-1")])
+
+    [first] = sync_sources(engine, settings, clock)
+
+    assert first.status == "ok", first.error
+    assert stored_rows(engine) == [("2025/so.csv", "A-1", 2), ("2026/so.csv", "B-1", 2)]
+    assert book_files(engine) == [("2025/so.csv", 1), ("2026/so.csv", 1)]
+    assert [r.location for r in first.rejected] == ["2025/so.csv:3"]
+
+    # Re-reading one of them replaces exactly the rows it gave before.
+    write_csv(tmp_path / "books" / "2026" / "so.csv", [HEADER_LINE, good_line("B-2")])
+    [second] = sync_sources(engine, settings, clock)
+    assert second.status == "ok", second.error
+    assert stored_rows(engine) == [("2025/so.csv", "A-1", 2), ("2026/so.csv", "B-2", 2)]
+
+
+def test_a_code_stays_while_any_file_lists_it(tmp_path, engine, database_url):
+    settings = book_settings(tmp_path, database_url, "books")
+    write_csv(tmp_path / "books" / "2026-02.csv", [HEADER_LINE, good_line("X-1", "27/02/2026 16:00")])
+    write_csv(tmp_path / "books" / "2026-03.csv", [HEADER_LINE, good_line("Y-1"), good_line("X-1")])
+    sync_sources(engine, settings, clock)
+    assert stored_rows(engine) == [("2026-02.csv", "X-1", 2), ("2026-03.csv", "X-1", 3), ("2026-03.csv", "Y-1", 2)]
+
+    write_csv(tmp_path / "books" / "2026-03.csv", [HEADER_LINE, good_line("Y-1")])  # X-1 moved to February only
+    [outcome] = sync_sources(engine, settings, clock)
+
+    assert outcome.status == "ok", outcome.error
+    assert stored_rows(engine) == [("2026-02.csv", "X-1", 2), ("2026-03.csv", "Y-1", 2)]
+
+
+def test_a_cell_over_the_limit_fails_its_file_and_the_other_files_are_read(tmp_path, engine, database_url):
+    from connectors.tracking_book import CELL_LIMIT
+    settings = book_settings(tmp_path, database_url, "books")
+    books = tmp_path / "books"
+    (books / "a-broken.xlsx").write_bytes(b"this is not a workbook")
+    write_csv(books / "b-rejects.csv", [HEADER_LINE, good_line("B-1"), good_line("B-2", "31/02/2026")])
+    write_csv(books / "c-at-the-limit.csv", [HEADER_LINE, good_line("C-1", note="x" * CELL_LIMIT)])
+    write_csv(books / "d-huge.csv", [HEADER_LINE, good_line("D-1"), good_line("D-2", note="x" * 10_000_000),
+                                     good_line("D-3")])
+    write_csv(books / "e-good.csv", [HEADER_LINE, good_line("E-1")])
+
+    [outcome] = sync_sources(engine, settings, clock)
+
+    assert outcome.status == "failed"
+    assert outcome.error.startswith("2 of 5 files could not be read: a-broken.xlsx: not a readable .xlsx file")
+    assert outcome.error.endswith("; d-huge.csv:3: a cell over 1,048,576 characters")
+    # The files after it are read; the failed file gives nothing and is read again next time.
+    assert stored_rows(engine) == [("b-rejects.csv", "B-1", 2), ("c-at-the-limit.csv", "C-1", 2),
+                                   ("e-good.csv", "E-1", 2)]
+    assert [path for path, _ in book_files(engine)] == ["b-rejects.csv", "c-at-the-limit.csv", "e-good.csv"]
+    # The earlier file's rejection is kept, in the store and in the summary.
+    assert [location for _, location, _ in rejected_input(engine)] == ["b-rejects.csv:3"]
+    assert [r.location for r in outcome.rejected] == ["b-rejects.csv:3"]
+    [run] = sync_runs(engine)
+    assert (run["status"], run["error"], run["records_rejected"]) == ("failed", outcome.error, 1)
+
+
+def test_an_unreadable_xlsx_between_good_files(tmp_path, engine, database_url):
+    from connectors.tracking_book import CELL_LIMIT
+    settings = book_settings(tmp_path, database_url, "books")
+    books = tmp_path / "books"
+    write_xlsx(books / "a-good.xlsx", [HEADER, [1, "A-1", None, 1, None, "000.29.31.H59", datetime(2026, 3, 2, 8)]])
+    write_xlsx(books / "b-huge-cell.xlsx", TITLE + [HEADER, [1, "B-1", "LONG", 1, None, "000.29.31.H59",
+                                                              datetime(2026, 3, 2, 8)]])
+    # openpyxl cuts a cell it writes at Excel's 32,767 characters; other tools need not.
+    replace_in_zip(books / "b-huge-cell.xlsx", b"LONG", b"x" * (CELL_LIMIT + 1))
+    (books / "c-cut-short.xlsx").write_bytes((books / "a-good.xlsx").read_bytes()[:300])
+    write_csv(books / "d-good.csv", [HEADER_LINE, good_line("D-1", "31/02/2026"), good_line("D-2")])
+
+    [outcome] = sync_sources(engine, settings, clock)
+
+    assert outcome.status == "failed"
+    assert "2 of 4 files could not be read: b-huge-cell.xlsx:6: a cell over 1,048,576 characters; " \
+           "c-cut-short.xlsx: not a readable .xlsx file" in outcome.error
+    assert stored_rows(engine) == [("a-good.xlsx", "A-1", 2), ("d-good.csv", "D-2", 3)]
+    assert [r.location for r in outcome.rejected] == ["d-good.csv:2"]
+
+
+def test_a_file_over_max_file_mb_fails_and_names_the_file(tmp_path, engine, database_url):
+    settings = recursive_settings(tmp_path, database_url, max_file_mb=0.001)  # 1,048 bytes
+    (tmp_path / "books" / "2026").mkdir()
+    write_csv(tmp_path / "books" / "2026" / "big.csv", [HEADER_LINE, good_line("B-1", note="x" * 900)])
+    write_csv(tmp_path / "books" / "small.csv", [HEADER_LINE, good_line("S-1", note="x" * 700)])
+
+    [outcome] = sync_sources(engine, settings, clock)
+
+    assert outcome.error == ("1 of 2 files could not be read: 2026/big.csv: 0.0 MB, over the 0.001 MB "
+                             "a book may hold (max_file_mb)")
+    assert stored_rows(engine) == [("small.csv", "S-1", 2)]
+
+
+def test_the_rows_of_a_deleted_file_no_longer_count(tmp_path, engine, database_url):
+    settings = recursive_settings(tmp_path, database_url)
+    (tmp_path / "books" / "2026").mkdir()
+    kept, deleted, damaged = (tmp_path / "books" / "kept.csv", tmp_path / "books" / "2026" / "deleted.csv",
+                              tmp_path / "books" / "damaged.csv")
+    write_csv(kept, [HEADER_LINE, good_line("K-1"), good_line("X-1")])
+    write_csv(deleted, [HEADER_LINE, good_line("X-1"), good_line("D-1")])
+    write_csv(damaged, [HEADER_LINE, good_line("M-1")])
+    sync_sources(engine, settings, clock)
+
+    deleted.unlink()
+    damaged.write_bytes(b"\xff\xfe not UTF-8 any more")
+    [outcome] = sync_sources(engine, settings, clock)
+
+    # The deleted file's rows and bookkeeping are gone; a file that is there but cannot be
+    # read keeps the rows it gave before (its source fails instead).
+    assert stored_rows(engine) == [("damaged.csv", "M-1", 2), ("kept.csv", "K-1", 2), ("kept.csv", "X-1", 3)]
+    assert book_files(engine) == [("damaged.csv", 1), ("kept.csv", 2)]
+    assert outcome.notices == ["2026/deleted.csv: gone from the folder, its 2 rows no longer count"]
+    assert outcome.status == "failed" and "damaged.csv: not UTF-8 text" in outcome.error
+
+    # Put back, it is read again as a new file.
+    write_csv(deleted, [HEADER_LINE, good_line("D-1")])
+    sync_sources(engine, settings, clock)
+    assert ("2026/deleted.csv", "D-1", 2) in stored_rows(engine)
+
+
+def test_a_store_keyed_by_file_name_is_rekeyed_by_path_at_the_first_sync_after_the_upgrade(tmp_path, database_url):
+    from alembic import command
+    from monitor.db import alembic_config, make_engine
+    settings = recursive_settings(tmp_path, database_url)
+    (tmp_path / "books" / "2026").mkdir()
+    write_csv(tmp_path / "books" / "2026" / "so.csv", [HEADER_LINE, good_line("A-1")])
+    engine = make_engine(database_url)
+    command.upgrade(alembic_config(engine), "0004")
+    with engine.begin() as connection:  # as 0.1.2 stored that file: by name, with its absolute path
+        connection.execute(sqlalchemy.text(
+            "insert into book_row (source, code, code_key, received_at, received_has_time, file, row_number,"
+            " synced_at) values ('books', 'A-0', 'A-0', :t, true, 'so.csv', 2, :t)"), {"t": datetime(2026, 3, 2)})
+        connection.execute(sqlalchemy.text("insert into book_file values ('books', :path, 1, 1.0, 'x', 1, :t)"),
+                           {"path": str(tmp_path / "books" / "2026" / "so.csv"), "t": datetime(2026, 3, 2)})
+    command.upgrade(alembic_config(engine), "head")
+
+    [outcome] = sync_sources(engine, settings, clock)
+
+    assert outcome.status == "ok", outcome.error
+    assert stored_rows(engine) == [("2026/so.csv", "A-1", 2)]
+    assert book_files(engine) == [("2026/so.csv", 1)]
+    engine.dispose()
