@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from monitor.config import PERIODS, ConfigError, Settings, config_path, load_settings
+from monitor.outputs import OutputError
 
 EXIT_BREACHES = 1
 EXIT_USAGE = 2
@@ -138,14 +139,20 @@ def audit(run: Invocation, as_of: str | None, date_from: datetime | None, date_t
     output_format = output_format or ("table" if sys.stdout.isatty() and output is None else "json")
     if output_format == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs --output PATH")
+    if output is not None:
+        from monitor.outputs import output_file, protected_files
+
+        output_file(Path(output), protected_files(run.settings))
     _require_schema(run)
+    if agency is not None:
+        _require_agency(run, agency)
     now = now_local()
     period = (date_from.date(), date_to.date()) if date_to is not None else None
     moment = _moment(as_of) or (datetime.combine(period[1], time(23, 59, 59)) if period else now)
     result = run_audit(run.engine, run.settings, as_of=moment, now=now, period=period, agency=agency, rule=rule_id)
     for stale in result.stale:
-        click.echo(f"warning: source {stale['source']} is stale ({stale['reason']}); skipped: "
-                   f"{', '.join(stale['skipped_rules'])}", err=True)
+        _say(f"warning: source {stale['source']} is stale ({stale['reason']}); skipped: "
+             f"{', '.join(stale['skipped_rules'])}", err=True)
     if output_format == "xlsx":
         from reports.workbook import write_workbook
 
@@ -158,6 +165,15 @@ def audit(run: Invocation, as_of: str | None, date_from: datetime | None, date_t
             with open(output, "w", encoding="utf-8", newline="") as file:
                 write(result, file)
     return EXIT_BREACHES if fail_on_breach and result.open_findings else 0
+
+
+def _require_agency(run: Invocation, agency: str) -> None:
+    from rules.targets import agency_codes, agency_hint, agency_is_known
+
+    with run.engine.connect() as connection:
+        if not agency_is_known(connection, agency):
+            hint = agency_hint(agency, agency_codes(connection))
+            raise click.BadParameter(f"no agency {agency!r} in the store; {hint}", param_hint="--agency")
 
 
 def _agency_names(engine) -> dict[str, str]:
@@ -181,8 +197,9 @@ cli.add_command(exempt_group)
 @click.option("--until", metavar="DATE", required=True, type=click.DateTime(["%Y-%m-%d"]),
               help="in force to the end of this day (required)")
 @click.option("--by", "author", metavar="NAME", help="who decided (default: the user running the command)")
+@click.option("--force", is_flag=True, help="allow a subject or agency that is not in the store yet")
 def exempt_add(run: Invocation, rule_id: str, subject: str | None, agency: str | None, reason: str,
-               until: datetime, author: str | None) -> None:
+               until: datetime, author: str | None, force: bool) -> None:
     """Exempt the findings of a rule for one subject or one agency, until a date."""
     import getpass
 
@@ -193,11 +210,12 @@ def exempt_add(run: Invocation, rule_id: str, subject: str | None, agency: str |
     try:
         with session_scope(run.engine) as session:
             exemption = add(session, rule=rule_id, subject=subject, agency=agency, reason=reason,
-                            until=until.date(), author=author or getpass.getuser(), now=now_local())
+                            until=until.date(), author=author or getpass.getuser(), now=now_local(),
+                            force=force)
     except ExemptionError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(f"exemption {exemption.id}: {exemption.rule} for "
-               f"{exemption.subject or 'agency ' + exemption.agency_code}, until {exemption.until.isoformat()}")
+    _say(f"exemption {exemption.id}: {exemption.rule} for "
+         f"{exemption.subject or 'agency ' + exemption.agency_code}, until {exemption.until.isoformat()}")
 
 
 @command(group=exempt_group, name="list")
@@ -205,14 +223,16 @@ def exempt_list(run: Invocation) -> None:
     """Every exemption, with its state now."""
     from monitor.clock import now_local
     from monitor.db import session_scope
+    from reports.safe_text import terminal_text
     from rules.exemptions import listing, state
 
     now = now_local()
     with session_scope(run.engine) as session:
         for e in listing(session):
             target = e.subject if e.subject else f"agency {e.agency_code}"
-            click.echo(f"{e.id}\t{e.rule}\t{target}\tuntil {e.until.isoformat()}\t{state(e, now)}\t"
-                       f"by {e.author}\t{e.reason}")
+            fields = (str(e.id), e.rule, target, f"until {e.until.isoformat()}", state(e, now), f"by {e.author}",
+                      e.reason)
+            click.echo("\t".join(map(terminal_text, fields)))
 
 
 @command(group=exempt_group, name="lift")
@@ -248,14 +268,14 @@ def report(run: Invocation, period_kind: str | None, send: bool, dry_run: bool, 
     outcome = run_report(run.engine, run.settings, now_local, period_kind=period_kind, send=send,
                          dry_run=dry_run, output=output)
     for stale in outcome.audit.stale:
-        click.echo(f"warning: source {stale['source']} is stale ({stale['reason']}); "
-                   f"skipped: {', '.join(stale['skipped_rules'])}", err=True)
+        _say(f"warning: source {stale['source']} is stale ({stale['reason']}); "
+             f"skipped: {', '.join(stale['skipped_rules'])}", err=True)
     if outcome.locked:
         who = f" ({outcome.holder.holder}, since {outcome.holder.acquired_at})" if outcome.holder else ""
         click.echo(f"another run holds the nightly lock{who}: nothing sent", err=True)
         return EXIT_LOCKED
     for item in outcome.rendered:
-        click.echo(f"{', '.join(item.due.recipient.to)}: {item.message['Subject']}")
+        _say(f"{', '.join(item.due.recipient.to)}: {item.message['Subject']}")
     if outcome.rendered:
         click.echo("(nothing sent: --send mails them, --dry-run writes them as .eml files)")
     if dry_run:
@@ -313,6 +333,13 @@ def demo(run: Invocation, output: Path, dossiers: int) -> int:
     return run_demo(output, now_local, dossiers=dossiers, verbose=run.verbose)
 
 
+def _say(text: str, err: bool = False) -> None:
+    """A line with text from the store, for a terminal: its control characters shown, never obeyed."""
+    from reports.safe_text import terminal_text
+
+    click.echo(terminal_text(text), err=err)
+
+
 def _require_schema(run: Invocation) -> None:
     from monitor.db import schema_ready
 
@@ -330,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         code = EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
-    except ConfigError as exc:
+    except (ConfigError, OutputError) as exc:
         click.echo(f"error: {exc}", err=True)
         code = EXIT_USAGE
     except Exception as exc:  # noqa: BLE001  the last line of defence: one line, then the exit code

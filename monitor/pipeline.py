@@ -22,6 +22,7 @@ from monitor import runlock
 from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.models import NightlyRun
+from monitor.outputs import OutputFolder, protected_files
 from reports.content import ReportBuilder
 from reports.delivery import (DeliveryReport, Queued, Rendered, due_messages, queue_reports, render_due, send_due,
                               write_eml)
@@ -179,12 +180,15 @@ def run_report(engine: Engine, settings: Settings, clock: Callable[[], datetime]
     with `dry_run`, write them as .eml files under `output` and change nothing else.
 
     Like `motcua audit`, it updates nothing but the findings history."""
+    # The folder first: a missing parent is a usage error before any work is done.
+    folder = (OutputFolder.open(output or Path(DRY_RUN_FOLDER), protected_files(settings))
+              if output is not None or dry_run else None)
     now = clock()
     outcome = ReportOutcome(audit=run_audit(engine, settings, as_of=now, now=now))
     builder = ReportBuilder(engine, settings, outcome.audit, now)
     if dry_run:
         rendered = render_due(engine, builder, due_messages(settings, now.date(), period_kind), settings.mail.sender)
-        outcome.eml = write_eml((output or Path(DRY_RUN_FOLDER)) / "mail", rendered)
+        outcome.eml = write_eml(folder.subfolder("mail"), rendered)
     elif send:
         holder = runlock.new_holder()
         # The outbox's sender must be alone: a nightly run sending the same messages would repeat them.
@@ -200,7 +204,7 @@ def run_report(engine: Engine, settings: Settings, clock: Callable[[], datetime]
         outcome.rendered = render_due(engine, builder, due_messages(settings, now.date(), period_kind),
                                       settings.mail.sender)
     if output is not None:
-        outcome.site = write_site(output, builder, report_period(period_kind or "day", now.date()))
+        outcome.site = write_site(folder, builder, report_period(period_kind or "day", now.date()))
     return outcome
 
 

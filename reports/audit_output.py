@@ -1,5 +1,8 @@
 """`motcua audit` output: json (interface.md), csv (the findings), and a table for people.
 
+JSON and CSV keep every value exact; the table shows control characters visibly
+(reports/safe_text.py).
+
 Text that a spreadsheet would read as a formula (a cell beginning with =, +, -, @, or a tab or
 carriage return) is neutralised with a leading apostrophe in CSV and XLSX: the findings carry
 codes and texts copied from the sources, which anyone can type.
@@ -12,6 +15,7 @@ from json.encoder import encode_basestring
 from collections import Counter
 from typing import TextIO
 
+from reports.safe_text import terminal_text
 from rules.audit import EXEMPTED, OPEN, AuditFinding, AuditResult
 from rules.figures import COUNTS, RATES
 
@@ -135,7 +139,8 @@ def write_table(result: AuditResult, out: TextIO) -> None:
              "miễn trừ" if f.status == EXEMPTED else "vi phạm", f.detail] for f in findings])
     if not result.findings:
         lines += ["", "Không có vi phạm."]
-    out.write("\n".join(lines) + "\n")
+    # Source text reaches a terminal here: its control characters are shown, never obeyed.
+    out.write("\n".join(map(terminal_text, lines)) + "\n")
 
 
 def _percent(rate: float | None) -> str:

@@ -15,6 +15,7 @@ from monitor.clock import LOCAL_ZONE
 from reports.content import AgencyReport, ProvinceReport
 from reports.periods import ReportPeriod
 from reports.render import number, render
+from reports.safe_text import file_name_part, header_text, mailbox
 
 # Python 3.11 folds a long non-ASCII Subject into encoded words with the space between two of
 # them outside both, and readers drop such a space ("báo cáo" arrives as "báocáo"). Headers are
@@ -48,15 +49,18 @@ def province_message(report: ProvinceReport, *, sender: str, to: Sequence[str], 
 
 def compose(*, sender: str, to: Sequence[str], subject: str, sent_at: datetime, html: str, text: str,
             workbook: bytes, workbook_name: str) -> EmailMessage:
+    # Headers from objects and folded text, never pasted strings: an agency name with a CR LF
+    # stays one line, a display name with a comma is quoted by the policy.
     message = EmailMessage(policy=SMTP)
-    message["From"] = sender
-    message["To"] = ", ".join(to)
-    message["Subject"] = subject
+    sender_address = mailbox(sender)
+    message["From"] = sender_address
+    message["To"] = [mailbox(address) for address in to]
+    message["Subject"] = header_text(subject)
     message["Date"] = format_datetime(sent_at.replace(tzinfo=LOCAL_ZONE))
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=sender_address.domain or None)
     message.set_content(text, subtype="plain", charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
-    message.add_attachment(workbook, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=workbook_name)
+    message.add_attachment(workbook, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=file_name_part(workbook_name))
     return message
 
 

@@ -24,9 +24,11 @@ from sqlalchemy import Engine, or_, select
 from monitor.config import MailSettings, Recipient, Settings
 from monitor.db import session_scope, upsert
 from monitor.models import OutboxMessage
+from monitor.outputs import OutputFolder
 from reports.compose import agency_message, province_message, wire_bytes
 from reports.content import PROVINCE, ReportBuilder
 from reports.periods import ReportPeriod, report_period
+from reports.safe_text import distinct_file_stem, file_name_part
 
 log = logging.getLogger(__name__)
 
@@ -112,15 +114,13 @@ def render_due(engine: Engine, builder: ReportBuilder, due: Iterable[Due], sende
     return [Rendered(d, render_message(builder, d, sender, previous_report_time(engine, d.recipient))) for d in due]
 
 
-def write_eml(folder: Path, rendered: Iterable[Rendered]) -> list[Path]:
+def write_eml(folder: OutputFolder, rendered: Iterable[Rendered]) -> list[Path]:
     """--dry-run: each message as an .eml file; nothing is stored, nothing is sent."""
-    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for item in rendered:
-        agency = "toan-tinh" if item.due.recipient.agency == PROVINCE else item.due.recipient.agency
-        path = folder / f"{agency}-{item.due.period.label}-{_slug(item.due.recipient.to[0])}.eml"
-        path.write_bytes(wire_bytes(item.message))
-        paths.append(path)
+        agency = "toan-tinh" if item.due.recipient.agency == PROVINCE else distinct_file_stem(item.due.recipient.agency)
+        name = f"{agency}-{item.due.period.label}-{file_name_part(item.due.recipient.to[0])}.eml"
+        paths.append(folder.write(name, wire_bytes(item.message)))
     return paths
 
 
@@ -261,7 +261,3 @@ def _describe(exc: Exception) -> str:
 
 def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in text)

@@ -3,7 +3,8 @@
 The statistics sheet is laid out like the official form for reporting dossier processing
 ("Tình hình, kết quả giải quyết TTHC"): numbered columns, received = (2) + (3) + (4) and
 received = resolved + in progress, so an officer can check it against the form they know.
-Every text cell goes through the formula-injection guard.
+Every text cell goes through the formula-injection guard, and loses the characters XML forbids
+(reports/safe_text.py), so no code typed at a counter can stop the workbook.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from reports.audit_output import FINDING_COLUMNS, finding_row, neutralise
+from reports.safe_text import cell_text
 from rules.audit import AuditResult
 
 FINDINGS_SHEET = "Vi phạm"
@@ -56,7 +58,7 @@ def write_workbook(result: AuditResult, path: Path | str | BinaryIO, *,
 
 
 def _put(sheet, row: int, column: int, value):
-    cell = sheet.cell(row=row, column=column, value=neutralise(value))
+    cell = sheet.cell(row=row, column=column, value=neutralise(cell_text(value)))
     if isinstance(value, str):
         cell.data_type = "s"  # never a formula, whatever openpyxl guesses from the text
     return cell

@@ -4,6 +4,10 @@ An exemption names a rule and either a subject (a dossier or procedure code) or 
 always with a reason and an expiry date. It is in force at T when it has not been lifted and T is
 on or before the end of its expiry date; lifting withdraws it for every T (the row stays, for the
 record). An exempted finding is still recorded and shown, with status "exempted".
+
+An exemption names an agency or a subject that is in the store (rules/targets.py), so a typo is
+refused with a hint instead of exempting nothing; `force` makes one ahead of the data, for a
+dossier or an agency that the sources have not brought in yet.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from monitor.codes import code_key
 from monitor.models import Exemption
 from rules.registry import RULE_IDS
 from rules.sql import end_of
+from rules.targets import agency_codes, agency_hint, subject_is_known
 
 
 class ExemptionError(ValueError):
@@ -23,7 +28,7 @@ class ExemptionError(ValueError):
 
 
 def add(session: Session, *, rule: str, subject: str | None, agency: str | None, reason: str, until: date,
-        author: str, now: datetime) -> Exemption:
+        author: str, now: datetime, force: bool = False) -> Exemption:
     subject, agency = (subject or "").strip() or None, (agency or "").strip() or None
     if rule not in RULE_IDS:
         raise ExemptionError(f"unknown rule {rule!r}; the rules are: {', '.join(RULE_IDS)}")
@@ -37,11 +42,26 @@ def add(session: Session, *, rule: str, subject: str | None, agency: str | None,
         raise ExemptionError(f"the expiry date {until.isoformat()} is already past")
     if not (author or "").strip():
         raise ExemptionError("an exemption needs an author")
+    if not force:
+        _require_in_store(session, subject, agency)
     exemption = Exemption(rule=rule, subject=subject, agency_code=agency, reason=reason.strip(),
                           author=author.strip(), until=until, created_at=now)
     session.add(exemption)
     session.flush()
     return exemption
+
+
+def _require_in_store(session: Session, subject: str | None, agency: str | None) -> None:
+    connection = session.connection()
+    ahead = "(--force makes an exemption ahead of the data)"
+    if subject is not None and not subject_is_known(connection, subject):
+        raise ExemptionError(f"no dossier or procedure {subject!r} in the store; check the code in "
+                             f"`motcua audit --format json` {ahead}")
+    if agency is not None:
+        # Agencies are matched as codes are (trimmed, NFC, upper case), like the exemption itself.
+        known = agency_codes(connection)
+        if code_key(agency) not in {code_key(code) for code in known}:
+            raise ExemptionError(f"no agency {agency!r} in the store; {agency_hint(agency, known)} {ahead}")
 
 
 def lift(session: Session, exemption_id: int, now: datetime) -> Exemption:

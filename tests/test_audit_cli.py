@@ -199,3 +199,18 @@ def test_findings_come_in_code_point_order_on_every_store(engine, database_url, 
     config = write_config(tmp_path, database_url)
     findings = audit_json(capsys, config, "--as-of", "2026-03-20", "--rule", "entry.unsynced")["findings"]
     assert [f["subject"] for f in findings] == sorted(codes)
+
+
+@pytest.mark.parametrize("agency, hint", [
+    ("999.99.99.H59", "see `motcua audit` for the agencies in the store"),
+    ("000.00.31.h59", f"did you mean {AGENCY}"),           # the filter is exact: a near miss is named
+])
+def test_an_unknown_agency_is_a_usage_error_with_a_hint(config, capsys, agency, hint):
+    code, out, err = run_cli(capsys, "audit", "--config", config, "--agency", agency, "--format", "json")
+    assert (code, out) == (2, "")
+    assert f"no agency '{agency}' in the store" in err and hint in err
+
+
+def test_an_agency_known_only_from_a_tracking_book_is_accepted(config, engine, capsys):
+    Store(engine).book_row("HS-SO-1", at(3), agency="000.00.99.H59")
+    assert audit_json(capsys, config, "--as-of", "2026-03-20", "--agency", "000.00.99.H59")["figures"]

@@ -13,6 +13,7 @@ from monitor.config import MailSettings, Recipient, Settings
 from monitor.db import session_scope
 from sandbox.mailcatcher import MailCatcher
 from monitor.models import OutboxMessage
+from monitor.outputs import OutputFolder
 from reports.compose import compose
 from reports.delivery import (Due, Rendered, due_messages, not_yet_queued, previous_report_time, send_due, store,
                               write_eml)
@@ -191,7 +192,7 @@ def test_each_recipient_is_due_one_message_for_its_own_period(tmp_path):
 
 
 def test_a_dry_run_writes_eml_files_and_queues_nothing(engine, tmp_path):
-    paths = write_eml(tmp_path / "mail", [rendered(HEAD), rendered(OFFICE)])
+    paths = write_eml(OutputFolder.open(tmp_path / "mail", {}), [rendered(HEAD), rendered(OFFICE)])
 
     assert sorted(p.name for p in paths) == [
         "000.00.16.H59-2026-03-30-giamdoc.syt_example.gov.vn.eml",

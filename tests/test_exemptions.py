@@ -80,7 +80,7 @@ def test_no_exemption_without_a_reason_an_expiry_a_known_rule_and_one_target(eng
 
 # motcua exempt ------------------------------------------------------------------------------------
 
-def test_cli_add_list_and_lift(engine, database_url, tmp_path, capsys):
+def test_cli_add_list_and_lift(store, database_url, tmp_path, capsys):
     config = write_config(tmp_path, database_url)
     code, out, _ = run_cli(capsys, "exempt", "add", "--config", config, "--rule", "ontime.late",
                            "--subject", "000.00.31.H59-260302-0001", "--reason", "giải trình số 12",
@@ -116,7 +116,7 @@ def test_cli_lift_of_an_unknown_exemption_is_a_usage_error(engine, database_url,
 
 
 def test_state_of_an_exemption(engine):
-    exemption = exempt(engine, subject="X")
+    exemption = exempt(engine, subject="X", force=True)
     assert exemptions.state(exemption, datetime(2026, 3, 20, 23, 59, 59)) == "in force"
     assert exemptions.state(exemption, datetime(2026, 3, 21)) == "expired"
 
@@ -131,3 +131,30 @@ def test_the_covering_exemption_gives_its_reason_and_expiry_for_the_reports(stor
     assert (by_subject.reason, by_subject.until) == ("chờ ý kiến Bộ", UNTIL)
     assert (by_agency.reason, by_agency.until) == ("đang nâng cấp phần mềm", date(2026, 3, 25))
     assert in_force.covering("ontime.no_apology", "000.00.31.H59-260302-0001", AGENCY) is None
+
+
+@pytest.mark.parametrize("target, message", [
+    (["--subject", "000.00.31.H59-260302-9999"], "no dossier or procedure '000.00.31.H59-260302-9999' in the store"),
+    (["--agency", "999.99.99.H59"], "no agency '999.99.99.H59' in the store; see `motcua audit`"),
+    (["--agency", "000.00.31.H95"], f"did you mean {AGENCY}"),
+])
+def test_cli_add_for_a_target_not_in_the_store_is_a_usage_error_unless_forced(store, database_url, tmp_path, capsys,
+                                                                              target, message):
+    config = write_config(tmp_path, database_url)
+    options = ["--rule", "ontime.late", *target, "--reason", "r", "--until", "2099-12-31"]
+    code, _, err = run_cli(capsys, "exempt", "add", "--config", config, *options)
+    assert code == 2 and message in err and "--force" in err
+    assert run_cli(capsys, "exempt", "list", "--config", config)[1] == ""
+    code, out, _ = run_cli(capsys, "exempt", "add", "--config", config, *options, "--force")
+    assert code == 0 and "exemption 1" in out
+
+
+@pytest.mark.parametrize("target", [
+    ["--subject", " 000.00.31.h59-260302-0002"],    # a dossier, matched as codes are
+    ["--subject", "1.000001"],                      # a procedure
+    ["--agency", "000.00.16.h59"],                  # an agency, matched as codes are
+])
+def test_cli_add_for_a_target_in_the_store(store, database_url, tmp_path, capsys, target):
+    code, out, err = run_cli(capsys, "exempt", "add", "--config", write_config(tmp_path, database_url),
+                             "--rule", "ontime.late", *target, "--reason", "r", "--until", "2099-12-31")
+    assert code == 0, err

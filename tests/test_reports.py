@@ -251,10 +251,10 @@ def test_report_output_writes_a_static_site_with_a_page_per_agency(world, tmp_pa
     assert done.returncode == 0, done.stderr
     site = tmp_path / "site"
     index = (site / "index.html").read_text(encoding="utf-8")
-    pages = sorted(p.name for p in site.glob("000.*.html"))
+    pages = sorted(p.name for p in site.glob("don-vi-000.*.html"))
     assert pages and all(f'href="{page}"' in index for page in pages)
     assert 'href="tong-hop.html"' in index and (site / "tong-hop.html").exists()
-    health = (site / f"{HEALTH}.html").read_text(encoding="utf-8")
+    health = (site / f"don-vi-{HEALTH}.html").read_text(encoding="utf-8")
     assert "Sở Y tế" in health and 'href="index.html"' in health and "&lt;script&gt;" in health
     [workbook] = site.glob("*.xlsx")
     assert openpyxl.load_workbook(workbook).sheetnames == ["Vi phạm", "Thống kê"]
