@@ -18,6 +18,7 @@ from connectors.parsing import normalize_text, parse_onestop_datetime, strip_pro
 from monitor.codes import code_key
 from monitor.config import SourceSettings
 from monitor.models import Agency, ApologyLetter, Dossier, Fee, Payment, SupplementRequest
+from monitor.urls import shown
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class OneStopConnector(Connector):
             self.source.base_url, {"service": "LayPhien", "username": self.username, "password": self.password},
             label="LayPhien")
         if answer.get("error_code") != OK or not isinstance(answer.get("session"), str):
-            raise SourceError(f"log-in refused by {self.source.base_url}: {_message(answer)}")
+            raise SourceError(f"log-in refused by {shown(self.source.base_url)}: {_message(answer)}")
         self.session = answer["session"]
 
     def _call(self, service: str, label: str, **parameters) -> dict:
