@@ -104,6 +104,9 @@ class HttpClient:
                 if response.status_code >= 400:
                     raise SourceError(f"HTTP {response.status_code} on {label}")
                 return read(response)
+            except requests.exceptions.SSLError as exc:
+                # Not retried: a certificate that cannot be verified will not become valid in a few seconds.
+                raise SourceError(_tls_failure(url, exc)) from None
             except (Transient, *RETRIED_ERRORS) as exc:
                 problem = _describe(exc)
             retry += 1
@@ -139,6 +142,17 @@ def _where(url: str) -> str:
     """`/tra-cuu-ho-so?trang=4`: what an error message needs to say which page failed."""
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _tls_failure(url: str, exc: requests.exceptions.SSLError) -> str:
+    """`the certificate of 127.0.0.1:8443 could not be verified (self-signed certificate)`."""
+    parts = urlsplit(url)
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    verify = re.search(r"certificate verify failed: ([^(')\"]+)", str(exc))
+    if verify:
+        return f"the certificate of {host} could not be verified ({verify.group(1).strip()})"
+    reason = re.search(r"\[SSL: ([A-Z_]+)\]", str(exc))
+    return f"a TLS error with {host} ({reason.group(1) if reason else type(exc).__name__})"
 
 
 def _describe(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from connectors.validation import BadValue
 from monitor.codes import code_key
 from monitor.config import SourceSettings
 from monitor.models import Agency, ApologyLetter, Dossier, Fee, Payment, SupplementRequest
+from monitor.urls import shown
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class OneStopConnector(Connector):
             self.source.base_url, {"service": "LayPhien", "username": self.username, "password": self.password},
             label="LayPhien")
         if answer.get("error_code") != OK or not isinstance(answer.get("session"), str):
-            raise SourceError(f"log-in refused by {self.source.base_url}: {_message(answer)}")
+            raise SourceError(f"log-in refused by {shown(self.source.base_url)}: {_message(answer)}")
         self.session = answer["session"]
 
     def _call(self, service: str, label: str, **parameters) -> dict:

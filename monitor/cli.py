@@ -3,7 +3,7 @@
 Exit codes (interface.md): 0 success; 1 breaches found (only with --fail-on-breach); 2 bad usage
 or configuration; 3 a source failed; 4 an unexpected error (one line on stderr, the traceback
 only with --verbose); 5 another run holds the nightly lock (`nightly`, `report --send`), so this one
-did nothing.
+did nothing; 6 mail was left undelivered (`nightly`, `report --send`: waiting for a retry, or given up on).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ EXIT_USAGE = 2
 EXIT_SOURCE_FAILED = 3
 EXIT_UNEXPECTED = 4
 EXIT_LOCKED = 5
+EXIT_MAIL_UNDELIVERED = 6
 
 
 @dataclass
@@ -287,12 +288,13 @@ def report(run: Invocation, period_kind: str | None, send: bool, dry_run: bool, 
                    f"outbox: {outcome.delivery.summary()}")
     if outcome.site is not None:
         click.echo(f"site: {outcome.site.index} ({outcome.site.pages} pages); workbook: {outcome.site.workbook}")
-    return 0
+    return EXIT_MAIL_UNDELIVERED if outcome.delivery and outcome.delivery.left_undelivered else 0
 
 
 @command()
 def nightly(run: Invocation) -> int:
-    """One full scheduled run: sync, audit, report and send (exit 3 when a source failed)."""
+    """One full scheduled run: sync, audit, report and send (exit 3 when a source failed, 6 when mail
+    was left undelivered)."""
     from monitor.clock import now_local
     from monitor.pipeline import FAILED, LOCKED, run_nightly
 
@@ -303,7 +305,9 @@ def nightly(run: Invocation) -> int:
         return EXIT_LOCKED
     if any(stage.status == FAILED for stage in outcome.stages):
         return EXIT_UNEXPECTED
-    return EXIT_SOURCE_FAILED if outcome.failed_sources else 0
+    if outcome.failed_sources:
+        return EXIT_SOURCE_FAILED
+    return EXIT_MAIL_UNDELIVERED if outcome.delivery and outcome.delivery.left_undelivered else 0
 
 
 @command()

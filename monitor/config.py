@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from monitor.urls import shown
 
 DEFAULT_CONFIG = "config.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -81,8 +86,10 @@ class MailSettings:
     username_env: str = ""
     password_env: str = ""
     starttls: bool = False
+    ssl: bool = False                    # implicit TLS (SMTP over TLS, port 465 by default)
+    allow_plaintext_login: bool = False  # log in over a plain connection all the same
     timeout_seconds: float = 30
-    max_attempts: int = 8                # then the message is reported undeliverable
+    max_attempts: int = 24               # then the message is reported undeliverable (about a day)
     retry_after_minutes: int = 15        # first retry delay, doubled on every failure
 
 
@@ -218,7 +225,11 @@ class _Reader:
             target.parent.mkdir(parents=True, exist_ok=True)
             return prefix + str(target)
         if not url.startswith(("sqlite", "postgresql")):
-            raise self.fail("database.url", f"{url!r}: only sqlite:/// and postgresql+psycopg:// are supported")
+            raise self.fail("database.url", f"{shown(url)!r}: only sqlite:/// and postgresql+psycopg:// are supported")
+        try:
+            make_url(url)
+        except (ArgumentError, ValueError):
+            raise self.fail("database.url", f"{shown(url)!r} is not a database URL") from None
         return url
 
     def calendar(self, raw: dict) -> CalendarSettings:
@@ -316,7 +327,17 @@ class _Reader:
         self.table(raw, key, tuple(MailSettings.__dataclass_fields__))
         values = {name: self.typed(raw, key, name, _FIELD_TYPES[spec.type])
                   for name, spec in MailSettings.__dataclass_fields__.items() if name in raw}
-        return MailSettings(**values)
+        mail = MailSettings(**values)
+        if mail.ssl and mail.starttls:
+            raise self.fail(f"{key}.starttls", "and mail.ssl exclude each other: ssl is TLS from the start "
+                                               "(port 465), starttls upgrades a plain connection (port 587)")
+        if mail.ssl and "port" not in raw:
+            mail = replace(mail, port=465)
+        if mail.username_env and not (mail.ssl or mail.starttls or mail.allow_plaintext_login):
+            raise self.fail(f"{key}.username_env", "a login over a plain connection would send the password in "
+                                                   "clear: set mail.ssl = true (port 465) or mail.starttls = true, "
+                                                   "or mail.allow_plaintext_login = true to allow it")
+        return mail
 
     def recipient(self, raw: dict, index: int) -> Recipient:
         key = f"recipients[{index}]"

@@ -59,28 +59,37 @@ class NightlyOutcome:
 
     def summary(self) -> str:
         if self.status == LOCKED:
-            who = (f" ({self.holder.holder}, since {self.holder.acquired_at}, until {self.holder.expires_at} "
-                   "at the latest)" if self.holder else "")
+            who = (f" ({self.holder.holder}, since {self.holder.acquired_at}, its lease renewed until "
+                   f"{self.holder.expires_at})" if self.holder else "")
             return f"another nightly run holds the lock{who}: not running"
         return f"nightly run {self.run_id}: {self.status}\n" + "\n".join(f"  {s.line()}" for s in self.stages)
 
 
 def run_nightly(engine: Engine, settings: Settings, clock: Callable[[], datetime],
                 holder: str | None = None) -> NightlyOutcome:
-    holder = holder or runlock.new_holder()
-    if not runlock.acquire(engine, runlock.NIGHTLY, holder, clock()):
+    lease = runlock.take(engine, runlock.NIGHTLY, clock, holder)
+    if lease is None:
         outcome = NightlyOutcome(status=LOCKED, holder=runlock.current_holder(engine, runlock.NIGHTLY))
         log.warning(outcome.summary())
         return outcome
-    try:
-        return _NightlyRun(engine, settings, clock, holder).run()
-    finally:
-        runlock.release(engine, runlock.NIGHTLY, holder)
+    with lease:
+        return _NightlyRun(engine, settings, clock, lease).run()
+
+
+def send_outbox(engine: Engine, settings: Settings, clock: Callable[[], datetime]) -> DeliveryReport | None:
+    """Send what is due in the outbox, under the nightly lock (a nightly run sending the same
+    messages would repeat them): the scheduler's retries. None when another run holds the lock;
+    its send stage sends what is due anyway."""
+    lease = runlock.take(engine, runlock.NIGHTLY, clock)
+    if lease is None:
+        return None
+    with lease:
+        return send_due(engine, settings.mail, clock(), _mail_credentials(settings))
 
 
 class _NightlyRun:
-    def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], datetime], holder: str):
-        self.engine, self.settings, self.clock, self.holder = engine, settings, clock, holder
+    def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], datetime], lease: runlock.Lease):
+        self.engine, self.settings, self.clock, self.lease = engine, settings, clock, lease
         self.outcome = NightlyOutcome(status=OK)
 
     def run(self) -> NightlyOutcome:
@@ -126,7 +135,7 @@ class _NightlyRun:
     # --- bookkeeping ---------------------------------------------------------------------------
 
     def _stage(self, name: str, body: Callable[[], tuple[str, str]]) -> bool:
-        runlock.renew(self.engine, runlock.NIGHTLY, self.holder, self.clock())
+        self.lease.check()
         log.info("nightly: %s", name)
         try:
             status, detail = body()
@@ -190,16 +199,14 @@ def run_report(engine: Engine, settings: Settings, clock: Callable[[], datetime]
         rendered = render_due(engine, builder, due_messages(settings, now.date(), period_kind), settings.mail.sender)
         outcome.eml = write_eml(folder.subfolder("mail"), rendered)
     elif send:
-        holder = runlock.new_holder()
         # The outbox's sender must be alone: a nightly run sending the same messages would repeat them.
-        if not runlock.acquire(engine, runlock.NIGHTLY, holder, now):
+        lease = runlock.take(engine, runlock.NIGHTLY, clock)
+        if lease is None:
             outcome.locked, outcome.holder = True, runlock.current_holder(engine, runlock.NIGHTLY)
             return outcome
-        try:
+        with lease:
             outcome.queued = queue_reports(engine, settings, builder, now, period_kind)
             outcome.delivery = send_due(engine, settings.mail, clock(), _mail_credentials(settings))
-        finally:
-            runlock.release(engine, runlock.NIGHTLY, holder)
     else:
         outcome.rendered = render_due(engine, builder, due_messages(settings, now.date(), period_kind),
                                       settings.mail.sender)

@@ -1,10 +1,13 @@
-"""`motcua scheduler`: the long-running process that runs the nightly job on [schedule] nightly.
+"""`motcua scheduler`: the long-running process that runs the nightly job on [schedule] nightly,
+and sends what is due in the outbox every [mail] retry_after_minutes.
 
 APScheduler 3.x, with its jobs kept in the monitor's own database (SQLAlchemyJobStore), so that
 a run missed while the machine was off is known when it comes back: it then runs once
 (coalesce), however many runs were missed, if the latest of them is within the grace time.
-Two runs never overlap: max_instances=1 in this process, and the nightly run's database lock
-across processes.
+The outbox job sends the messages a failed send left pending, so that mail goes out soon after
+the mail server is back, without waiting for the next night. Jobs run one at a time in this
+process (one worker thread: a retry never makes the nightly run find the lock taken), and the
+nightly lock keeps them apart from other processes.
 """
 from __future__ import annotations
 
@@ -15,20 +18,23 @@ from datetime import datetime, timedelta
 
 from apscheduler.events import (EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED,
                                 EVENT_JOB_SUBMITTED, EVENT_SCHEDULER_STARTED, SchedulerEvent)
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from monitor.clock import LOCAL_ZONE
 from monitor.config import Settings, load_settings
 from monitor.db import make_engine
-from monitor.pipeline import run_nightly
+from monitor.pipeline import run_nightly, send_outbox
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "motcua-nightly"
+OUTBOX_JOB_ID = "motcua-outbox"
 # A machine that was off at 02:00 still runs when it comes back the same day; with a daily
 # schedule the latest missed run is always less than a day old.
 MISFIRE_GRACE = timedelta(hours=24)
@@ -44,6 +50,19 @@ def nightly_job(config_path: str, clock: Callable[[], datetime]) -> str:
         return run_nightly(engine, settings, clock).summary()
     finally:
         engine.dispose()
+
+
+def outbox_job(config_path: str, clock: Callable[[], datetime]) -> str:
+    """The scheduled retry: send what is due in the outbox, under the nightly lock."""
+    settings = load_settings(config_path)
+    engine = make_engine(settings.database_url)
+    try:
+        report = send_outbox(engine, settings, clock)
+    finally:
+        engine.dispose()
+    if report is None:
+        return "another run holds the nightly lock; its send stage sends what is due"
+    return report.summary()
 
 
 class NightlyScheduler(BlockingScheduler):
@@ -62,7 +81,7 @@ class NightlyScheduler(BlockingScheduler):
 def build_scheduler(settings: Settings, engine: Engine, config_path: str,
                     clock: Callable[[], datetime]) -> NightlyScheduler:
     """A scheduler that, once started, runs the nightly job on the configured cron."""
-    scheduler = NightlyScheduler(timezone=settings.schedule.timezone)
+    scheduler = NightlyScheduler(timezone=settings.schedule.timezone, executors={"default": ThreadPoolExecutor(1)})
     scheduler.add_jobstore(SQLAlchemyJobStore(engine=engine), "default")
     trigger = CronTrigger.from_crontab(settings.schedule.nightly, timezone=settings.schedule.timezone)
 
@@ -83,6 +102,15 @@ def build_scheduler(settings: Settings, engine: Engine, config_path: str,
             log.info("a nightly run scheduled for %s was missed; it runs now", next_run_time)
         else:
             log.info("next nightly run at %s", next_run_time)
+        # At once (what is due after a restart goes out now), then every retry_after_minutes.
+        retry = timedelta(minutes=settings.mail.retry_after_minutes)
+        scheduler.add_job(
+            outbox_job, IntervalTrigger(seconds=int(retry.total_seconds()), timezone=settings.schedule.timezone),
+            id=OUTBOX_JOB_ID, name="outbox retry", kwargs={"config_path": config_path, "clock": clock},
+            replace_existing=True, coalesce=True, max_instances=1,
+            # Late behind a long nightly run is still worth running (None: no grace limit).
+            misfire_grace_time=None, next_run_time=now,
+        )
 
     scheduler.add_listener(install_job, EVENT_SCHEDULER_STARTED)
     scheduler.add_listener(_log_event, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
@@ -108,15 +136,16 @@ def run_scheduler(settings: Settings, config_path: str, clock: Callable[[], date
 
 
 def _log_event(event) -> None:
+    what = "nightly run" if event.job_id == JOB_ID else "outbox retry"
     if event.code == EVENT_JOB_SUBMITTED:
-        log.info("nightly run starting (scheduled for %s)", event.scheduled_run_times[-1])
+        log.info("%s starting (scheduled for %s)", what, event.scheduled_run_times[-1])
     elif event.code == EVENT_JOB_EXECUTED:
-        log.info("nightly run done: %s", event.retval)
+        log.info("%s done: %s", what, event.retval)
     elif event.code == EVENT_JOB_ERROR:
-        log.error("nightly run failed: %s: %s", type(event.exception).__name__, event.exception,
+        log.error("%s failed: %s: %s", what, type(event.exception).__name__, event.exception,
                   exc_info=event.exception)
     elif event.code == EVENT_JOB_MISSED:
-        log.warning("nightly run scheduled for %s was missed by more than %s; skipped",
-                    event.scheduled_run_time, MISFIRE_GRACE)
+        log.warning("%s scheduled for %s was missed by more than its grace time; skipped",
+                    what, event.scheduled_run_time)
     else:
-        log.warning("nightly run skipped: the previous one is still running")
+        log.warning("%s skipped: the previous one is still running", what)

@@ -5,8 +5,9 @@ The outbox is a table keyed by (recipient, agency, period). Rendering and storin
 any sending, and a message is marked sent in its own transaction right after the server took it:
 a crash between the send and the mark can at worst repeat one message (with the same
 Message-ID), never lose one, and the key stops every later run from queueing it again. A failed
-send stays pending and is retried by later runs with a doubling delay, until `max_attempts`,
-after which it is undeliverable and said so.
+send stays pending and is retried (by the scheduler's outbox job, and by later runs) with a
+doubling delay of at most an hour, until `max_attempts`, after which it is undeliverable and
+said so.
 """
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ from reports.safe_text import distinct_file_stem, file_name_part
 log = logging.getLogger(__name__)
 
 PENDING, SENT, UNDELIVERABLE = "pending", "sent", "undeliverable"
+# The doubling delay stops growing here, so that mail goes out within the hour once the server
+# is back, however long it was down.
+MAX_RETRY_DELAY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,11 @@ class DeliveryReport:
     retrying: list[tuple[str, str]] = field(default_factory=list)       # key, error
     undeliverable: list[tuple[str, str]] = field(default_factory=list)  # key, error
     refused: list[tuple[str, str]] = field(default_factory=list)        # key, refused recipients
+
+    @property
+    def left_undelivered(self) -> bool:
+        """Mail that did not go out: waiting for a retry, or given up on."""
+        return bool(self.retrying or self.undeliverable)
 
     def summary(self) -> str:
         parts = [f"{len(self.sent)} sent"]
@@ -190,7 +199,12 @@ def send_due(engine: Engine, mail: MailSettings, now: datetime,
 
 
 def _connect(mail: MailSettings, credentials: tuple[str, str] | None) -> smtplib.SMTP:
-    smtp = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout_seconds)
+    # A default context verifies the server's certificate and its name.
+    if mail.ssl:
+        smtp = smtplib.SMTP_SSL(mail.host, mail.port, timeout=mail.timeout_seconds,
+                                context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout_seconds)
     try:
         if mail.starttls:
             smtp.starttls(context=ssl.create_default_context())
@@ -235,7 +249,8 @@ def _failed(engine: Engine, mail: MailSettings, message: OutboxMessage, error: s
         report.undeliverable.append((message.key, error))
         log.error("%s: undeliverable after %d attempts: %s", message.key, attempts, error)
         return
-    retry_at = now + timedelta(minutes=mail.retry_after_minutes * 2 ** (attempts - 1))
+    first = timedelta(minutes=mail.retry_after_minutes)
+    retry_at = now + min(first * 2 ** (attempts - 1), max(first, MAX_RETRY_DELAY))
     _mark(engine, message.id, attempts=attempts, last_error=error, refused=refused, next_attempt_at=retry_at)
     report.retrying.append((message.key, error))
     log.warning("%s: send failed (attempt %d of %d), retrying after %s: %s",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -40,7 +41,7 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.catcher.hold is not None:
+        if self.catcher.hold is not None and len(self.catcher.received) >= self.catcher.hold_from:
             # A slow server: the message waits here, the sender's session open, until released.
             self.catcher.holding.set()
             await asyncio.get_running_loop().run_in_executor(None, self.catcher.hold.wait)
@@ -72,16 +73,20 @@ class _LoopbackController(Controller):
 
 class MailCatcher:
     def __init__(self, folder: Path | None = None, *, refuse: tuple[str, ...] = (),
-                 login: tuple[str, str] | None = None, hold: threading.Event | None = None):
+                 login: tuple[str, str] | None = None, hold: threading.Event | None = None, hold_from: int = 0,
+                 tls: ssl.SSLContext | None = None):
         self.folder = folder
         self.refuse = refuse  # addresses answered with 550, as a server refuses an unknown mailbox
-        self.hold = hold      # when given, each message waits until it is set
+        self.hold = hold      # when given, each message waits until it is set ...
+        self.hold_from = hold_from  # ... once this many messages were received
         self.holding = threading.Event()  # set once a message is waiting on `hold`
         self.received: list[ReceivedMail] = []
         self._lock = threading.Lock()
         # With `login`, AUTH is offered, in plain text: this server only ever listens on loopback.
         auth = dict(authenticator=_Authenticator(*login), auth_require_tls=False) if login else {}
-        self._controller = _LoopbackController(_Handler(self), hostname="127.0.0.1", port=0, **auth)
+        # With `tls`, the server speaks TLS from the first byte (SMTPS, as on port 465).
+        self._controller = _LoopbackController(_Handler(self), hostname="127.0.0.1", port=0, ssl_context=tls,
+                                               **auth)
 
     @property
     def port(self) -> int:

@@ -199,3 +199,17 @@ def test_a_dry_run_writes_eml_files_and_queues_nothing(engine, tmp_path):
         "toan-tinh-2026-03-30-vanphong.ubnd_example.gov.vn.eml"]
     assert all(p.read_bytes().startswith(b"From: giamsat@example.gov.vn") for p in paths)
     assert outbox(engine) == []
+
+
+def test_the_retry_delay_stops_doubling_at_an_hour(engine):
+    store(engine, [rendered(HEAD)], NOW)
+    mail = mail_to(a_port_nobody_listens_on(), retry_after_minutes=15, max_attempts=10)
+
+    delays, at = [], NOW
+    for _ in range(5):
+        send_due(engine, mail, at)
+        next_at = outbox(engine)[0].next_attempt_at
+        delays.append(next_at - at)
+        at = next_at
+
+    assert delays == [timedelta(minutes=m) for m in (15, 30, 60, 60, 60)]

@@ -6,6 +6,10 @@ SMTP server (aiosmtpd) that keeps what it receives.
 from __future__ import annotations
 
 import io
+import os
+import socket
+import subprocess
+import sys
 import threading
 from datetime import date, datetime, timedelta
 
@@ -20,6 +24,7 @@ from monitor.db import init_schema, make_engine, session_scope
 from sandbox.mailcatcher import MailCatcher
 from monitor.models import Dossier, NightlyRun, OutboxMessage
 from monitor.pipeline import LOCKED, OK, PARTIAL, run_nightly
+from monitor.scheduler import outbox_job
 from nightly_support import FORMULA_CODE, HEALTH, MARKUP_CODE, RECIPIENTS, World, motcua, received_by, simulated_world
 from reports.workbook import FINDINGS_SHEET, FORM_COLUMNS, FORM_SHEET
 from rules.audit import run_audit
@@ -237,17 +242,104 @@ def test_exactly_one_of_two_runs_taking_the_lock_at_once_gets_it(store):
     assert sorted(results) == [False, True]
 
 
-def test_a_crashed_runs_lock_expires_and_the_next_run_takes_over(world, store):
-    assert runlock.acquire(store, runlock.NIGHTLY, "crashed-host:1:0", NOW - timedelta(hours=5))
+def test_a_crashed_run_on_another_host_loses_the_lock_within_one_lease(world, store):
+    # Its lease was renewed last 2 minutes before NOW, then the host went down.
+    assert runlock.acquire(store, runlock.NIGHTLY, "crashed-host:1:0", NOW - timedelta(minutes=2))
     with session_scope(store) as session:
-        session.add(NightlyRun(started_at=NOW - timedelta(hours=5), status="running", stages="sync ok"))
+        session.add(NightlyRun(started_at=NOW - timedelta(hours=1), status="running", stages="sync ok"))
     settings = settings_of(world, store)
 
-    assert run_nightly(store, settings, lambda: NOW - timedelta(hours=2)).status == LOCKED
-    outcome = run_nightly(store, settings, clock)
+    assert run_nightly(store, settings, lambda: NOW - timedelta(minutes=1)).status == LOCKED
+    outcome = run_nightly(store, settings, lambda: NOW + runlock.LEASE)
 
     assert outcome.status == OK
     crashed, this = nightly_runs(store)
     assert crashed.status == "failed"
     assert crashed.stages.endswith("interrupted: the process ended before the run finished")
     assert this.status == "ok"
+
+
+def a_process_that_is_gone() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)  # run() has reaped it: no such process any more
+
+
+def test_a_lock_whose_process_is_gone_from_this_host_is_taken_over_at_once(store):
+    dead = f"{socket.gethostname()}:{a_process_that_is_gone()}:0"
+    alive = f"{socket.gethostname()}:{os.getpid()}:1"
+    assert runlock.acquire(store, runlock.NIGHTLY, dead, NOW)
+
+    assert runlock.acquire(store, runlock.NIGHTLY, alive, NOW + timedelta(seconds=1))
+    # A live holder of this host keeps its lease.
+    assert not runlock.acquire(store, runlock.NIGHTLY, "other-run", NOW + timedelta(seconds=2))
+    assert runlock.current_holder(store, runlock.NIGHTLY).holder == alive
+
+
+def test_a_lease_is_renewed_in_the_background_until_released(store):
+    clock = {"now": NOW}
+    ttl = timedelta(seconds=0.3)
+    lease = runlock.take(store, runlock.NIGHTLY, lambda: clock["now"], ttl=ttl)
+    clock["now"] = NOW + timedelta(hours=1)
+    try:
+        for _ in range(300):  # the renewal runs every 0.1 s; this waits for it, it does not time it
+            if runlock.current_holder(store, runlock.NIGHTLY).expires_at == clock["now"] + ttl:
+                break
+            threading.Event().wait(0.1)
+        # Its lease ran out an hour ago by the clock, but it was renewed: still held.
+        assert not runlock.acquire(store, runlock.NIGHTLY, "other-run", clock["now"])
+    finally:
+        lease.release()
+    assert runlock.current_holder(store, runlock.NIGHTLY) is None
+    assert runlock.acquire(store, runlock.NIGHTLY, "other-run", clock["now"])
+
+
+def test_after_a_kill_9_mid_send_the_next_nightly_runs_at_once_and_sends_each_message_once(world, store):
+    release = threading.Event()
+    try:
+        # The first message is accepted; the second waits in the server, mid-send, when the run is killed.
+        with MailCatcher(hold=release, hold_from=1) as slow_mailbox:
+            config = world.config(store.url.render_as_string(hide_password=False), mail_port=slow_mailbox.port)
+            killed = subprocess.Popen([sys.executable, "-m", "monitor", "nightly", "--config", str(config)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                assert slow_mailbox.holding.wait(timeout=240)
+            finally:
+                killed.kill()  # SIGKILL: no clean-up of any kind
+                killed.wait()
+        # The server never answered the second message: the client vanished before it was accepted.
+        first_night = received_by(slow_mailbox)
+    finally:
+        release.set()
+
+    config = world.config(store.url.render_as_string(hide_password=False))
+    done = motcua("nightly", "--config", str(config))
+
+    assert done.returncode == 0, done.stderr
+    assert "took over the nightly lock" in done.stderr
+    second_night = received_by(world.mailbox)
+    assert len(first_night) == 1 and len(second_night) == len(RECIPIENTS) - 1
+    assert sorted([*first_night, *second_night]) == sorted(RECIPIENTS.values())
+    assert all(len(messages) == 1 for messages in [*first_night.values(), *second_night.values()])
+    killed_run, this = nightly_runs(store)
+    assert killed_run.status == "failed" and this.status == "ok"
+    assert runlock.current_holder(store, runlock.NIGHTLY) is None
+
+
+def test_with_smtp_down_nightly_exits_6_and_the_schedulers_retry_sends_once_smtp_is_back(world, store):
+    with MailCatcher() as stopped:
+        config = world.config(store.url.render_as_string(hide_password=False), mail_port=stopped.port)
+    started = now_local()
+
+    down = motcua("nightly", "--config", str(config))
+
+    assert down.returncode == 6, down.stderr
+    assert f"send partial 0 sent, {len(RECIPIENTS)} to retry" in down.stdout
+    config = world.config(store.url.render_as_string(hide_password=False))  # the server is back
+    too_soon = outbox_job(str(config), lambda: started + timedelta(minutes=10))
+    retried = outbox_job(str(config), lambda: now_local() + timedelta(minutes=15))
+    again = outbox_job(str(config), lambda: now_local() + timedelta(minutes=30))
+
+    assert (too_soon, retried, again) == ("0 sent", f"{len(RECIPIENTS)} sent", "0 sent")
+    assert sorted(received_by(world.mailbox)) == sorted(RECIPIENTS.values())
+    assert len(world.mailbox.received) == len(RECIPIENTS)
+    assert len(nightly_runs(store)) == 1  # no new nightly run sent them

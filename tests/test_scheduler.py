@@ -19,10 +19,14 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MI
 from sqlmodel import select
 
 from monitor.clock import LOCAL_ZONE, now_local
-from monitor.config import load_settings
+from monitor.config import Recipient, load_settings
 from monitor.db import init_schema, make_engine, session_scope
+from monitor.mailcatcher import MailCatcher
 from monitor.models import NightlyRun
-from monitor.scheduler import JOB_ID, build_scheduler
+from monitor.scheduler import JOB_ID, OUTBOX_JOB_ID, build_scheduler
+from reports.compose import compose
+from reports.delivery import Due, Rendered, store
+from reports.periods import report_period
 
 
 class FixedClock:
@@ -53,7 +57,8 @@ def config(tmp_path, database_url):
 class Session:
     """One life of the scheduler process: started in a thread, stopped when the test says."""
 
-    def __init__(self, config_path, clock, *, paused: bool = False):
+    def __init__(self, config_path, clock, *, paused: bool = False, job_id: str = JOB_ID):
+        self.job_id = job_id  # the job whose runs the test watches
         self.settings = load_settings(config_path)
         self.engine = make_engine(self.settings.database_url)
         self.scheduler = build_scheduler(self.settings, self.engine, str(config_path), clock)
@@ -64,8 +69,9 @@ class Session:
         self.thread = threading.Thread(target=self.scheduler.start, kwargs={"paused": paused})
 
     def _finished(self, event) -> None:
-        self.events.append(event)
-        self.finished.set()
+        if event.job_id == self.job_id:
+            self.events.append(event)
+            self.finished.set()
 
     def __enter__(self) -> Session:
         self.thread.start()
@@ -148,3 +154,25 @@ def test_the_scheduler_stops_cleanly_on_sigterm(config):
 
     assert process.returncode == 0
     assert "SIGTERM received: stopping the scheduler" in rest and "scheduler stopped" in rest
+
+
+def test_the_outbox_job_sends_what_is_due_when_the_scheduler_starts_and_every_retry_interval(config):
+    head = Recipient(agency="000.00.16.H59", to=("giamdoc.syt@example.gov.vn",))
+    now = now_local()
+    message = compose(sender="giamsat@example.gov.vn", to=head.to, subject="Báo cáo", sent_at=now,
+                      html="<p>Báo cáo</p>", text="Báo cáo", workbook=b"", workbook_name="vi-pham.xlsx")
+    engine = make_engine(load_settings(config).database_url)
+    store(engine, [Rendered(Due(head, report_period("day", now.date())), message)], now)  # left pending
+    engine.dispose()
+    with MailCatcher() as mailbox:
+        config.write_text(config.read_text(encoding="utf-8")
+                          + f'\n[mail]\nport = {mailbox.port}\nretry_after_minutes = 20\n', encoding="utf-8")
+        with Session(config, now_local, job_id=OUTBOX_JOB_ID) as session:
+            assert session.finished.wait(timeout=120)
+            job = session.scheduler.get_job(OUTBOX_JOB_ID)
+
+    [ran] = session.events
+    assert ran.code == EVENT_JOB_EXECUTED and ran.retval == "1 sent", ran.exception
+    assert [mail.recipients for mail in mailbox.received] == [head.to]
+    assert job.trigger.interval == timedelta(minutes=20)
+    assert nightly_runs(config) == 0  # the nightly job did not run
