@@ -15,9 +15,9 @@ from connectors.loader import Loader
 from connectors.sync import format_summary, sync_sources
 from monitor.cli import main
 from monitor.models import Dossier, Fee, RejectedInput, SyncCursor
-from monitor.simulator import OneStopServer
-from monitor.simulator.onestop_server import onestop_record
-from monitor.simulator.serving import JSON, Answer
+from sandbox.simulator import OneStopServer
+from sandbox.simulator.onestop_server import onestop_record
+from sandbox.simulator.serving import JSON, Answer
 from sync_support import (NOW, PASSWORD, PASSWORD_ENV, USER_ENV, USERNAME, clock, onestop_source, small_province,
                           sync_runs, write_settings)
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlmodel import SQLModel
 
 from connectors.sync import format_summary, sync_sources
-from monitor.simulator import OneStopServer
+from sandbox.simulator import OneStopServer
 from rules.audit import run_audit
 from sync_support import NOW, PASSWORD, USERNAME, clock, onestop_source, small_province, write_settings
 from test_edge_data import ID_NUMBER, NAME, credentials  # noqa: F401  (the fixture)

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from audit_helpers import AGENCY, Store, at
 from cli_helpers import run_cli, write_config
-from monitor.mailcatcher import MailCatcher
+from sandbox.mailcatcher import MailCatcher
 from monitor.models import Agency
 
 TAB_CODE = "000.00.31.H59-260302-\x0b0001"

@@ -21,7 +21,7 @@ from sqlmodel import select
 from monitor.clock import LOCAL_ZONE, now_local
 from monitor.config import Recipient, load_settings
 from monitor.db import init_schema, make_engine, session_scope
-from monitor.mailcatcher import MailCatcher
+from sandbox.mailcatcher import MailCatcher
 from monitor.models import NightlyRun
 from monitor.scheduler import JOB_ID, OUTBOX_JOB_ID, build_scheduler
 from reports.compose import compose

@@ -12,7 +12,7 @@ import pytest
 from connectors.base import SourceError
 from connectors.http import HttpClient
 from monitor.config import ConfigError, MailSettings, Recipient, SourceSettings, load_settings
-from monitor.mailcatcher import MailCatcher
+from sandbox.mailcatcher import MailCatcher
 from reports.compose import compose
 from reports.delivery import Due, Rendered, send_due, store
 from reports.periods import report_period
