@@ -2,12 +2,12 @@
 the same code each keep their row; book_file.path and book_row.file hold the path relative to
 the glob's root, so the files already read are forgotten and read again once
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004
 """
 from alembic import op
 
-revision = '0006'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
