@@ -365,8 +365,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {exc}", err=True)
         code = EXIT_USAGE
     except Exception as exc:  # noqa: BLE001  the last line of defence: one line, then the exit code
+        # An exception's text can quote a record (a name, an ID number): only its class is shown;
+        # the traceback, for whoever debugs, only under --verbose.
         if "-v" in args or "--verbose" in args:
             traceback.print_exc()
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"error: an unexpected {type(exc).__name__} (run with --verbose for the details)", err=True)
         code = EXIT_UNEXPECTED
     sys.exit(code or 0)
