@@ -28,6 +28,7 @@ from sqlalchemy import (
 from monitor.calendar import WorkingCalendar
 from monitor.deadlines import TimeLimitKind
 from monitor.models import BookRow, Dossier, Payment, PortalDossier, Procedure, SupplementRequest
+from rules.base import Parameter
 from rules.sql import ceiling, create_scratch, date_of, days_after, flag, scanned, seconds, seconds_of_day
 from rules.workdays import WorkdayTables, calendar_day, receipt_ordinal, working_day
 
@@ -45,6 +46,8 @@ STOPPED_STATUSES = (3, 7, 8)      # refused, withdrawn, processing stopped
 WORKING_DAYS, CALENDAR_DAYS = TimeLimitKind.WORKING_DAYS.value, TimeLimitKind.CALENDAR_DAYS.value
 WORKING_HOURS, SAME_DAY = TimeLimitKind.WORKING_HOURS.value, TimeLimitKind.SAME_DAY.value
 KNOWN_LIMITS = (WORKING_DAYS, CALENDAR_DAYS, WORKING_HOURS, SAME_DAY)
+# A "Trong ngày" dossier received later than this on a working day is due the next working day.
+SAME_DAY_CUTOFF = Parameter("same_day_cutoff", time, time(15, 0))
 FEE_BEARING = "fee_bearing"
 ONLINE_PAYMENT = "truc-tuyen"
 PAID_OFFLINE, PAID_ONLINE = 0, 1

@@ -116,7 +116,7 @@ def test_a_receipt_after_t_is_not_in_the_audit(engine):
     with engine.connect() as connection, connection.begin():
         workdays = WorkdayTables(connection, calendar_of(settings_.calendar), *due.calendar_range(connection, T))
         due.build(connection, workdays, as_of=T, working_hours=settings_.calendar.working_hours,
-                  same_day_cutoff=settings_.rules.same_day_cutoff)
+                  same_day_cutoff=due.SAME_DAY_CUTOFF.value(settings_.rules))
         assert connection.execute(select(due.audit_dossier)).all() == []
 
 
@@ -142,7 +142,7 @@ def test_an_appointment_within_ten_years_is_moved_by_a_pause_and_a_further_one_i
     with engine.connect() as connection, connection.begin():
         workdays = WorkdayTables(connection, calendar, *due.calendar_range(connection, T))
         due.build(connection, workdays, as_of=T, working_hours=settings_.calendar.working_hours,
-                  same_day_cutoff=settings_.rules.same_day_cutoff)
+                  same_day_cutoff=due.SAME_DAY_CUTOFF.value(settings_.rules))
         rows = {row.code: row for row in connection.execute(select(due.audit_dossier))}
     pause = calendar.working_days_between(asked.date(), answered.date())  # Wed, Thu, Fri: 3
     assert rows["NEAR"].due_date == calendar.working_days_after(near.date(), pause)
