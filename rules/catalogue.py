@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select
 
-from monitor.deadlines import TimeLimitKind
+from monitor.time_limits import TimeLimitKind
 from monitor.models import Procedure
 from rules.base import CATALOGUE, AuditContext, Rule, procedure_findings
 from rules.sql import text_of

@@ -13,8 +13,12 @@ are then filters and counts over it. For every one-stop dossier received by T it
   whether the portal lists it, and for a fee-bearing dossier whether it was paid, and paid
   online, by T.
 
-Every due date is a lookup in the working-day tables (rules.workdays). monitor.deadlines holds
-the reference functions; the tests check that this SQL agrees with them on random dossiers.
+Every due date is a lookup in the working-day tables (rules.workdays).
+
+This is the legal due-date engine the audit runs. Beside it, rules.due_reference states the same
+law in plain Python, one dossier at a time; it is never run by the audit, only by the tests,
+which check on random dossiers that this SQL agrees with it (tests/test_rules_due.py). A change
+to the law is made in both.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from sqlalchemy import (
 )
 
 from monitor.calendar import WorkingCalendar
-from monitor.deadlines import TimeLimitKind
+from monitor.time_limits import TimeLimitKind
 from monitor.models import BookRow, Dossier, Payment, PortalDossier, Procedure, SupplementRequest
 from rules.base import Parameter
 from rules.sql import ceiling, create_scratch, date_of, days_after, flag, scanned, seconds, seconds_of_day

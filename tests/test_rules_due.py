@@ -1,4 +1,4 @@
-"""The SQL due dates of rules.due agree with the Python reference of monitor.deadlines.
+"""The SQL due dates of rules.due agree with their Python reference, rules.due_reference.
 
 Random dossiers (every kind of time limit, receipts around cut-offs, holidays and weekends,
 supplement requests answered before and after T, or never) are written to the store; the audit's
@@ -17,10 +17,11 @@ from sqlmodel import Session
 from monitor.codes import code_key
 from audit_helpers import AGENCY, SYNCED, make_settings
 from monitor.config import CalendarSettings
-from monitor.deadlines import SupplementRequest, TimeLimit, TimeLimitKind, effective_due_date, legal_due_date
+from monitor.time_limits import TimeLimit, TimeLimitKind
 from monitor.models import Dossier, Procedure
 from monitor.models import SupplementRequest as SupplementRow
 from rules import due
+from rules.due_reference import SupplementRequest, effective_due_date, legal_due_date
 from rules.workdays import WorkdayTables, calendar_of
 
 T = datetime(2026, 5, 15, 12, 0, 0)
