@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 
-from monitor.deadlines import TimeLimit, TimeLimitKind
+from monitor.time_limits import TimeLimit, TimeLimitKind
 
 
 def normalize_text(text: str) -> str:

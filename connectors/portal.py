@@ -23,7 +23,7 @@ from connectors.parsing import (normalize_text, parse_fee, parse_time_limit, par
 from connectors.validation import BadValue
 from monitor.codes import code_key
 from monitor.config import SourceSettings
-from monitor.deadlines import TimeLimit, TimeLimitKind
+from monitor.time_limits import TimeLimit, TimeLimitKind
 from monitor.models import PortalDossier, Procedure
 
 log = logging.getLogger(__name__)

@@ -126,7 +126,7 @@ def audit(run: Invocation, as_of: str | None, date_from: datetime | None, date_t
     from monitor.clock import now_local
     from reports.audit_output import write_csv, write_json, write_table
     from rules.audit import run_audit
-    from rules.registry import RULE_IDS
+    from rules import registry
 
     if as_of is not None and date_to is not None:
         raise click.UsageError("--as-of and --to exclude each other: a period's figures are as of the end of --to")
@@ -134,8 +134,8 @@ def audit(run: Invocation, as_of: str | None, date_from: datetime | None, date_t
         raise click.UsageError("--from and --to go together")
     if date_from is not None and date_from > date_to:
         raise click.UsageError("--from is after --to")
-    if rule_id is not None and rule_id not in RULE_IDS:
-        raise click.BadParameter(f"{rule_id!r} is not a rule; the rules are: {', '.join(RULE_IDS)}",
+    if rule_id is not None and rule_id not in registry.rule_ids():
+        raise click.BadParameter(f"{rule_id!r} is not a rule; the rules are: {', '.join(registry.rule_ids())}",
                                  param_hint="--rule")
     output_format = output_format or ("table" if sys.stdout.isatty() and output is None else "json")
     if output_format == "xlsx" and output is None:

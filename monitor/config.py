@@ -11,6 +11,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import date, time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +42,6 @@ class CalendarSettings:
     working_hours: tuple[tuple[time, time], ...] = ((time(7, 0), time(11, 30)), (time(13, 30), time(17, 0)))
     extra_days_off: tuple[date, ...] = ()
     extra_working_days: tuple[date, ...] = ()
-
-
-@dataclass(frozen=True)
-class RuleSettings:
-    entry_grace_days: int = 1
-    sync_grace_days: int = 1
-    same_day_cutoff: time = time(15, 0)
-    apology_lead_days: int = 0
-    monitor_from: date | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +97,9 @@ class Settings:
     path: Path
     database_url: str
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
-    rules: RuleSettings = field(default_factory=RuleSettings)
+    # The values config [rules] gives, by key; a rule reads one left out as its parameter's
+    # default (rules.base.Parameter).
+    rules: Mapping[str, Any] = field(default_factory=dict)
     sources: tuple[SourceSettings, ...] = ()
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     mail: MailSettings = field(default_factory=MailSettings)
@@ -264,24 +258,28 @@ class _Reader:
             raise self.fail(key, f"{text!r} is not a period HH:MM-HH:MM") from None
         return self.time(start.strip(), key), self.time(end.strip(), key)
 
-    def rules(self, raw: dict) -> RuleSettings:
+    def rules(self, raw: dict) -> dict[str, Any]:
+        # The keys are the parameters the rules declare. Imported here, not above: the rules
+        # read the settings' types of this module.
+        from rules.registry import parameters
+
         key = "rules"
-        self.table(raw, key, ("entry_grace_days", "sync_grace_days", "same_day_cutoff",
-                              "apology_lead_days", "monitor_from"))
-        defaults = RuleSettings()
-        counts = {}
-        for name in ("entry_grace_days", "sync_grace_days", "apology_lead_days"):
-            counts[name] = self.typed(raw, key, name, int, getattr(defaults, name))
-            if counts[name] < 0:
+        known = parameters()
+        self.table(raw, key, tuple(known))
+        return {name: self.parameter(raw, key, name, known[name].kind) for name in raw}
+
+    def parameter(self, raw: dict, key: str, name: str, kind: type) -> Any:
+        """A value of [rules] of the kind its parameter takes."""
+        if kind is int:
+            count = self.typed(raw, key, name, int)
+            if count < 0:
                 raise self.fail(f"{key}.{name}", "must not be negative")
-        cutoff = raw.get("same_day_cutoff")
-        monitor_from = raw.get("monitor_from")
-        return RuleSettings(
-            **counts,
-            same_day_cutoff=self.time(cutoff, f"{key}.same_day_cutoff") if cutoff is not None
-            else defaults.same_day_cutoff,
-            monitor_from=self.date(monitor_from, f"{key}.monitor_from") if monitor_from else None,
-        )
+            return count
+        if kind is time:
+            return self.time(raw[name], f"{key}.{name}")
+        if kind is date:
+            return self.date(raw[name], f"{key}.{name}") if raw[name] else None
+        raise TypeError(f"a parameter of kind {kind.__name__} cannot be read from config [rules]")
 
     def source(self, raw: dict, index: int) -> SourceSettings:
         key = f"sources[{index}]"

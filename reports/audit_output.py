@@ -86,7 +86,7 @@ def finding_json(finding: AuditFinding) -> str:
     f = finding
     text = (f'{{"rule":{_string(f.rule)},"subject":{_string(f.subject)},"agency":{_string(f.agency)},'
             f'"procedure":{_string(f.procedure)}')
-    if f.rule.startswith("ontime."):
+    if f.shows_due_date:
         text += f',"due_date":{_string(f.due_date.isoformat() if f.due_date else None)}'
     text += f',"detail":{_string(f.detail)},"status":{_string(f.status)}'
     if f.reason is not None:

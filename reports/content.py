@@ -18,10 +18,10 @@ from sqlalchemy import Engine, func, select
 from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.models import Agency, Dossier, Fee, Procedure
-from reports.guidance import RuleGuidance, guidance, urgency
 from reports.periods import ReportPeriod, recent_periods
 from reports.render import mask_name, vn_datetime
 from reports.workbook import write_workbook
+from rules import registry
 from rules.audit import AuditResult, audit_figures
 from rules.exemptions import Exemptions
 
@@ -44,11 +44,6 @@ _SOURCE_KINDS = {
     "portal_html": "Cổng dịch vụ công",
     "tracking_book": "sổ theo dõi hồ sơ",
 }
-# The parts of a rule that a stale source skips (rules.md: `entry.missing:portal`, ...).
-_PARTS = {
-    "portal": "phần dựa trên Cổng dịch vụ công",
-    "unknown_procedure": "phần kiểm tra mã thủ tục",
-}
 
 
 @dataclass(frozen=True)
@@ -67,8 +62,18 @@ class Breach:
     exemption: str | None = None   # why it is exempted, when it is
 
     @property
-    def guidance(self) -> RuleGuidance:
-        return guidance(self.rule)
+    def title(self) -> str:
+        return registry.by_id(self.rule).title
+
+    @property
+    def action(self) -> str:
+        """"Cần làm": the next step."""
+        return registry.by_id(self.rule).action
+
+    @property
+    def about_procedure(self) -> bool:
+        """The subject is a procedure code, not a dossier code."""
+        return registry.by_id(self.rule).subject == "procedure"
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,7 @@ class AgencyReport:
     def open_by_rule(self) -> list[tuple[str, str, int]]:
         """(rule, title, open breaches) for every rule with any, the most frequent first."""
         counts = Counter(b.rule for b in [*self.new, *self.still_open])
-        return [(rule, guidance(rule).title, n) for rule, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]
+        return [(rule, registry.by_id(rule).title, n) for rule, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]
 
 
 @dataclass(frozen=True)
@@ -283,11 +288,11 @@ class ReportBuilder:
                 new[f.rule] += since is None or (f.first_seen or self.now) > since
             else:
                 exempted[f.rule] += 1
-        rules = sorted(open_.keys() | exempted.keys(), key=lambda rule: (-open_[rule], urgency(rule)))
-        return [RuleCount(rule, guidance(rule).title, open_[rule], new[rule], exempted[rule]) for rule in rules]
+        rules = sorted(open_.keys() | exempted.keys(), key=lambda rule: (-open_[rule], registry.by_id(rule).urgency))
+        return [RuleCount(rule, registry.by_id(rule).title, open_[rule], new[rule], exempted[rule]) for rule in rules]
 
     def _breaches(self, findings: list) -> list[Breach]:
-        dossier_codes = [f.subject for f in findings if not guidance(f.rule).about_procedure]
+        dossier_codes = [f.subject for f in findings if registry.by_id(f.rule).subject == "dossier"]
         applicants, fees = self._dossier_facts(dossier_codes)
         return [
             Breach(
@@ -298,7 +303,7 @@ class ReportBuilder:
                 # The history knows every finding of an audit at the present moment; one it does
                 # not know yet is first seen now.
                 first_seen=f.first_seen or self.now,
-                fee=fees.get(f.subject) if f.rule.startswith("payment.") else None,
+                fee=fees.get(f.subject) if registry.by_id(f.rule).shows_fee else None,
                 exemption=self._exemption_reason(f) if f.status != "open" else None,
             )
             for f in findings
@@ -346,7 +351,7 @@ def _is_new(breach: Breach, since: datetime | None) -> bool:
 
 
 def _most_urgent_first(breach: Breach):
-    return urgency(breach.rule), breach.due_date or date.max, breach.subject
+    return registry.by_id(breach.rule).urgency, breach.due_date or date.max, breach.subject
 
 
 def _oldest_first(breach: Breach):
@@ -361,10 +366,10 @@ def _descending(rate: float | None) -> float:
 def _skipped_title(rule: str) -> str:
     """A skipped rule as its title; `entry.missing:portal` skips only the part that needs the portal."""
     rule_id, _, part = rule.partition(":")
-    title = guidance(rule_id).title
+    skipped = registry.by_id(rule_id)
     if not part:
-        return title
-    return f"{title} ({_PARTS.get(part, f'phần dựa trên nguồn «{part}»')})"
+        return skipped.title
+    return f"{skipped.title} ({skipped.part_title(part)})"
 
 
 def _as_datetime(value) -> datetime | None:

@@ -19,10 +19,9 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, t
 
 from monitor.config import Settings
 from monitor.models import BookRow
-from rules import due, figures, history
-from rules.base import AuditContext, audit_finding
+from rules import due, figures, history, registry
+from rules.base import MONITOR_FROM, AuditContext, audit_finding
 from rules.exemptions import Exemptions
-from rules.registry import RULE_IDS, RULES, runnable
 from rules.sql import create_scratch, end_of
 from rules.stale import StaleSource, stale_sources
 from rules.workdays import WorkdayTables, calendar_of
@@ -46,9 +45,14 @@ class AuditFinding(NamedTuple):
     days_late: int | None = None         # working days past the due date at T
     first_seen: datetime | None = None   # from the findings history, when known
 
+    @property
+    def shows_due_date(self) -> bool:
+        """interface.md: a finding has a due_date (null or not) only when its rule judges due dates."""
+        return registry.by_id(self.rule).shows_due_date
+
     def to_json(self) -> dict:
         out = {"rule": self.rule, "subject": self.subject, "agency": self.agency, "procedure": self.procedure}
-        if self.rule.startswith("ontime."):  # interface.md: due_date only for the ontime rules
+        if self.shows_due_date:
             out["due_date"] = self.due_date.isoformat() if self.due_date else None
         out["detail"] = self.detail
         out["status"] = self.status
@@ -104,15 +108,15 @@ def run_audit(engine: Engine, settings: Settings, *, as_of: datetime, now: datet
 def audit_figures(engine: Engine, settings: Settings, *, as_of: datetime, now: datetime,
                   period: tuple[date, date] | None = None) -> AuditResult:
     """The figures of `run_audit`, and its stale sources, without the findings (an empty list):
-    only the rule the figures count (entry.missing, for entry_rate) runs, and nothing is read
+    only the rules the figures count (entry_rate's unentered dossiers) run, and nothing is read
     back. The reports need the figures of several periods a night (the trend)."""
     return _audit(engine, settings, as_of, now, period, None, None, figures_only=True)
 
 
 def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, period: tuple[date, date] | None,
            agency: str | None, rule: str | None, *, figures_only: bool) -> AuditResult:
-    if rule is not None and rule not in RULE_IDS:
-        raise ValueError(f"unknown rule {rule!r}; the rules are: {', '.join(RULE_IDS)}")
+    if rule is not None and rule not in registry.rule_ids():
+        raise ValueError(f"unknown rule {rule!r}; the rules are: {', '.join(registry.rule_ids())}")
     if period is not None and (period[0] > period[1] or as_of != end_of(period[1])):
         raise ValueError(f"a period's audit is as of the end of its last day: {period} with as_of {as_of}")
     calendar = calendar_of(settings.calendar)
@@ -127,16 +131,16 @@ def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, p
                     connection.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
                 stale = stale_sources(connection, settings.sources, now)
                 book_sources = _book_sources(connection, settings)
-                running, skipped = runnable(frozenset().union(*(s.unavailable for s in stale)), book_sources)
+                running, skipped = registry.runnable(frozenset().union(*(s.unavailable for s in stale)), book_sources)
                 workdays = WorkdayTables(connection, calendar, *due.calendar_range(connection, as_of))
                 due.build(connection, workdays, as_of=as_of, working_hours=settings.calendar.working_hours,
-                          same_day_cutoff=settings.rules.same_day_cutoff)
-                context = AuditContext(connection=connection, as_of=as_of, settings=settings.rules,
+                          same_day_cutoff=due.SAME_DAY_CUTOFF.value(settings.rules))
+                context = AuditContext(connection=connection, as_of=as_of, parameters=settings.rules,
                                        calendar=calendar, workdays=workdays)
                 _evaluate(context, {r: parts for r, parts in running.items()
-                                    if not figures_only or r in figures.COUNTED_RULES})
+                                    if not figures_only or registry.by_id(r).counts_as_unentered})
                 counted = figures.compute(context, period, skipped)
-                _drop_before_go_live(connection, settings.rules.monitor_from)
+                _drop_before_go_live(connection, MONITOR_FROM.value(settings.rules))
                 exemptions = Exemptions(connection, as_of)
             findings = []
             if not figures_only:
@@ -162,7 +166,7 @@ def _evaluate(context: AuditContext, running: dict[str, frozenset[str]]) -> None
     """Every rule that runs writes its findings into audit_finding, set-wise."""
     create_scratch(context.connection, audit_finding)
     columns = [c.name for c in audit_finding.columns]
-    for rule in RULES:
+    for rule in registry.rules():
         query = rule.findings(context, running[rule.id]) if rule.id in running else None
         if query is not None:
             context.connection.execute(insert(audit_finding).from_select(columns, query))
@@ -232,7 +236,7 @@ def _book_sources(connection: Connection, settings: Settings) -> tuple[str, ...]
 
 
 def _stale_json(stale: StaleSource, book_sources: tuple[str, ...]) -> dict:
-    _, skipped = runnable(stale.unavailable, book_sources)
+    _, skipped = registry.runnable(stale.unavailable, book_sources)
     return {"source": stale.source, "kind": stale.kind,
             "last_success": stale.last_success.isoformat(timespec="seconds") if stale.last_success else None,
             "reason": stale.reason, "skipped_rules": skipped}

@@ -1,21 +1,24 @@
-"""What every rule is made of: its id, the inputs it needs, its parameters, and an evaluation.
+"""What every rule is made of: a class that says everything about the rule in one place.
 
+Its id, its Vietnamese title and "Cần làm" action for the reports, what its findings are about,
+the inputs and parts it needs, its parameters (keys of config [rules]) and its evaluation.
 A rule's evaluation is one SELECT over the store and the audit's scratch tables (rules.due),
 giving one row per breach in the columns of `audit_finding`; rules.audit inserts it there, set-wise.
 A rule never decides exemptions, history or output: rules.audit does that for all of them alike.
+rules.registry finds the rules; nothing else names a rule's id.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import ClassVar
+from datetime import date, datetime, time
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Column, ColumnElement, Connection, Date, Integer, MetaData, Select, String, Table, Text, literal, null, select,
 )
 
 from monitor.calendar import WorkingCalendar
-from monitor.config import RuleSettings
 from monitor.models import Procedure
 from rules.workdays import WorkdayTables
 
@@ -30,6 +33,23 @@ def book(source: str) -> str:
     """The input "tracking book `source`"."""
     return f"book:{source}"
 
+
+@dataclass(frozen=True)
+class Parameter:
+    """A key of config [rules]: its name, the kind of value it takes (int: a count of working
+    days, never negative; time: HH:MM; date: ISO, empty for none) and its value when the config
+    leaves it out. The config's validation accepts exactly the parameters rules.registry lists."""
+    name: str
+    kind: type
+    default: int | time | date | None
+
+    def value(self, given: Mapping[str, Any]) -> Any:
+        """Its value among the [rules] values the config gives (Settings.rules)."""
+        return given.get(self.name, self.default)
+
+
+# The go-live date: dossiers received earlier give no dossier findings (rules.audit).
+MONITOR_FROM = Parameter("monitor_from", date, None)
 
 metadata = MetaData()
 
@@ -74,10 +94,11 @@ def procedure_findings(rule: str, detail: ColumnElement) -> Select:
 
 @dataclass(frozen=True)
 class AuditContext:
-    """What a rule may read: the connection holding the scratch tables, T, and the settings."""
+    """What a rule may read: the connection holding the scratch tables, T, and the values of
+    config [rules] (read through `value`)."""
     connection: Connection
     as_of: datetime
-    settings: RuleSettings
+    parameters: Mapping[str, Any]
     calendar: WorkingCalendar
     workdays: WorkdayTables
 
@@ -85,17 +106,35 @@ class AuditContext:
     def day(self) -> date:
         return self.as_of.date()
 
+    def value(self, parameter: Parameter) -> Any:
+        return parameter.value(self.parameters)
+
 
 class Rule:
-    """A rule of rules.md. Subclasses set the class attributes and implement `findings`."""
+    """A rule of rules.md. Subclasses set the class attributes and implement `findings`; a
+    subclass defined in a module of rules.registry.FAMILIES is a rule of the monitor."""
     id: ClassVar[str]
-    subject: ClassVar[str]                      # "dossier" or "procedure"
-    needs: ClassVar[frozenset[str]]             # inputs without which the whole rule is skipped
-    parameters: ClassVar[tuple[str, ...]] = ()  # keys of config [rules] it reads (defaults in RuleSettings)
+    title: ClassVar[str]                         # what a breach is, as a report's heading says it
+    action: ClassVar[str]                        # "Cần làm": the next step for whoever reads the report
+    urgency: ClassVar[int]                       # reports list breaches by it, the lowest (most urgent) first
+    subject: ClassVar[str]                       # what a finding's subject is: "dossier" or "procedure" code
+    needs: ClassVar[frozenset[str]]              # inputs without which the whole rule is skipped
+    parameters: ClassVar[tuple[Parameter, ...]] = ()  # the keys of config [rules] it reads
+    shows_due_date: ClassVar[bool] = False       # its findings carry the due date (interface.md: ontime rules)
+    shows_fee: ClassVar[bool] = False            # reports show the dossier's fees with its breaches
+    # The figures of rules.md that cannot be computed when this rule, or a part of it, is skipped.
+    figures_needing_it: ClassVar[tuple[str, ...]] = ()
+    # Its findings are dossiers missing from the one-stop system: entry_rate counts them, so the
+    # audit runs it even when only the figures are asked for.
+    counts_as_unentered: ClassVar[bool] = False
 
     def parts(self, book_sources: tuple[str, ...]) -> dict[str, frozenset[str]]:
         """Parts that can be skipped on their own, each with the inputs it needs besides `needs`."""
         return {}
+
+    def part_title(self, part: str) -> str:
+        """A part as the reports name it when it is skipped (in Vietnamese)."""
+        return f"phần dựa trên nguồn «{part}»"
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select | None:
         """Every breach at T, as a SELECT of `finding(...)` columns; `parts` are the parts that run.

@@ -13,8 +13,12 @@ are then filters and counts over it. For every one-stop dossier received by T it
   whether the portal lists it, and for a fee-bearing dossier whether it was paid, and paid
   online, by T.
 
-Every due date is a lookup in the working-day tables (rules.workdays). monitor.deadlines holds
-the reference functions; the tests check that this SQL agrees with them on random dossiers.
+Every due date is a lookup in the working-day tables (rules.workdays).
+
+This is the legal due-date engine the audit runs. Beside it, rules.due_reference states the same
+law in plain Python, one dossier at a time; it is never run by the audit, only by the tests,
+which check on random dossiers that this SQL agrees with it (tests/test_rules_due.py). A change
+to the law is made in both.
 """
 from __future__ import annotations
 
@@ -26,8 +30,9 @@ from sqlalchemy import (
 )
 
 from monitor.calendar import WorkingCalendar
-from monitor.deadlines import TimeLimitKind
+from monitor.time_limits import TimeLimitKind
 from monitor.models import BookRow, Dossier, Payment, PortalDossier, Procedure, SupplementRequest
+from rules.base import Parameter
 from rules.sql import ceiling, create_scratch, date_of, days_after, flag, scanned, seconds, seconds_of_day
 from rules.workdays import WorkdayTables, calendar_day, receipt_ordinal, working_day
 
@@ -45,6 +50,8 @@ STOPPED_STATUSES = (3, 7, 8)      # refused, withdrawn, processing stopped
 WORKING_DAYS, CALENDAR_DAYS = TimeLimitKind.WORKING_DAYS.value, TimeLimitKind.CALENDAR_DAYS.value
 WORKING_HOURS, SAME_DAY = TimeLimitKind.WORKING_HOURS.value, TimeLimitKind.SAME_DAY.value
 KNOWN_LIMITS = (WORKING_DAYS, CALENDAR_DAYS, WORKING_HOURS, SAME_DAY)
+# A "Trong ngày" dossier received later than this on a working day is due the next working day.
+SAME_DAY_CUTOFF = Parameter("same_day_cutoff", time, time(15, 0))
 FEE_BEARING = "fee_bearing"
 ONLINE_PAYMENT = "truc-tuyen"
 PAID_OFFLINE, PAID_ONLINE = 0, 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Select, String, and_, case, exists, func, literal, null, select
 
 from monitor.models import BookRow, Dossier, PortalDossier
-from rules.base import CATALOGUE, ONESTOP, PORTAL_LIST, AuditContext, Rule, book, finding
+from rules.base import CATALOGUE, ONESTOP, PORTAL_LIST, AuditContext, Parameter, Rule, book, finding
 from rules.due import FINISHED_STATUSES, audit_dossier as ad
 from rules.sql import date_of, day_text, moment_text, scanned, seconds_of_day, text_of
 from rules.workdays import calendar_day, receipt_ordinal, working_day
@@ -12,17 +12,29 @@ from rules.workdays import calendar_day, receipt_ordinal, working_day
 PORTAL = "portal"
 ONLINE = "2"
 
+# Working days after R to enter a dossier into the one-stop system, and to show it on the portal.
+ENTRY_GRACE_DAYS = Parameter("entry_grace_days", int, 1)
+SYNC_GRACE_DAYS = Parameter("sync_grace_days", int, 1)
+
 
 class Missing(Rule):
     """On the portal's list as an online dossier, or in a tracking book, but not in the one-stop
     system (whatever its NgayTao), once the entry grace after its receipt has passed."""
     id = "entry.missing"
+    title = "Hồ sơ chưa được cập nhật vào hệ thống một cửa điện tử"
+    action = "Cập nhật ngay hồ sơ vào hệ thống một cửa điện tử với đúng ngày, giờ tiếp nhận."
+    urgency = 30
     subject = "dossier"
     needs = frozenset({ONESTOP})
-    parameters = ("entry_grace_days",)
+    parameters = (ENTRY_GRACE_DAYS,)
+    figures_needing_it = ("entry_rate",)
+    counts_as_unentered = True
 
     def parts(self, book_sources: tuple[str, ...]) -> dict[str, frozenset[str]]:
         return {PORTAL: frozenset({PORTAL_LIST}), **{name: frozenset({book(name)}) for name in book_sources}}
+
+    def part_title(self, part: str) -> str:
+        return "phần dựa trên Cổng dịch vụ công" if part == PORTAL else super().part_title(part)
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select | None:
         # The parts that run, the portal first, then the books by name. The first that names a
@@ -100,7 +112,7 @@ def _unentered(context: AuditContext, rows: Select) -> Select:
     return (
         select(unmatched, grace.c.day.label("grace_day"))
         .select_from(unmatched.join(receipt_date, receipt_date.c.day == date_of(unmatched.c.received_at))
-                     .join(grace, grace.c.ordinal == r_ordinal + context.settings.entry_grace_days))
+                     .join(grace, grace.c.ordinal == r_ordinal + context.value(ENTRY_GRACE_DAYS)))
         .where(grace.c.day < context.day)
     )
 
@@ -115,12 +127,15 @@ def _grace_day(context: AuditContext, days: int):
 class Late(Rule):
     """Created in the system (NgayTao) on a date later than the entry grace after R."""
     id = "entry.late"
+    title = "Hồ sơ tiếp nhận trực tiếp nhưng nhập vào hệ thống muộn"
+    action = "Nhập hồ sơ vào hệ thống ngay khi tiếp nhận; rà soát quy trình tại Bộ phận Một cửa."
+    urgency = 50
     subject = "dossier"
     needs = frozenset({ONESTOP})
-    parameters = ("entry_grace_days",)
+    parameters = (ENTRY_GRACE_DAYS,)
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
-        grace, on, over = _grace_day(context, context.settings.entry_grace_days)
+        grace, on, over = _grace_day(context, context.value(ENTRY_GRACE_DAYS))
         return (
             select(*finding(
                 self.id, subject=ad.c.code, agency=ad.c.agency, procedure=ad.c.procedure,
@@ -136,12 +151,16 @@ class Late(Rule):
 class Unsynced(Rule):
     """Not on the portal's dossier list once the sync grace after R has passed."""
     id = "entry.unsynced"
+    title = "Hồ sơ chưa được đồng bộ lên Cổng dịch vụ công"
+    action = "Kiểm tra kết nối đồng bộ và đồng bộ lại hồ sơ lên Cổng dịch vụ công."
+    urgency = 40
     subject = "dossier"
     needs = frozenset({ONESTOP, PORTAL_LIST})
-    parameters = ("sync_grace_days",)
+    parameters = (SYNC_GRACE_DAYS,)
+    figures_needing_it = ("sync_rate",)
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
-        grace, on, over = _grace_day(context, context.settings.sync_grace_days)
+        grace, on, over = _grace_day(context, context.value(SYNC_GRACE_DAYS))
         return (
             select(*finding(
                 self.id, subject=ad.c.code, agency=ad.c.agency, procedure=ad.c.procedure,
@@ -159,11 +178,17 @@ UNKNOWN_PROCEDURE = "unknown_procedure"
 class Invalid(Rule):
     """A record that cannot be trusted as entered; the first reason that applies is given."""
     id = "entry.invalid"
+    title = "Dữ liệu hồ sơ trên hệ thống không hợp lệ"
+    action = "Sửa dữ liệu hồ sơ trên hệ thống (mã thủ tục, ngày kết thúc xử lý, ngày trả kết quả)."
+    urgency = 80
     subject = "dossier"
     needs = frozenset({ONESTOP})
 
     def parts(self, book_sources: tuple[str, ...]) -> dict[str, frozenset[str]]:
         return {UNKNOWN_PROCEDURE: frozenset({CATALOGUE})}
+
+    def part_title(self, part: str) -> str:
+        return "phần kiểm tra mã thủ tục" if part == UNKNOWN_PROCEDURE else super().part_title(part)
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
         reasons = [

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from monitor.codes import code_key
 from monitor.models import Exemption
-from rules.registry import RULE_IDS
+from rules import registry
 from rules.sql import end_of
 from rules.targets import agency_codes, agency_hint, subject_is_known
 
@@ -30,8 +30,8 @@ class ExemptionError(ValueError):
 def add(session: Session, *, rule: str, subject: str | None, agency: str | None, reason: str, until: date,
         author: str, now: datetime, force: bool = False) -> Exemption:
     subject, agency = (subject or "").strip() or None, (agency or "").strip() or None
-    if rule not in RULE_IDS:
-        raise ExemptionError(f"unknown rule {rule!r}; the rules are: {', '.join(RULE_IDS)}")
+    if rule not in registry.rule_ids():
+        raise ExemptionError(f"unknown rule {rule!r}; the rules are: {', '.join(registry.rule_ids())}")
     if (subject is None) == (agency is None):
         raise ExemptionError("give exactly one of a subject (a dossier or procedure code) or an agency")
     if not (reason or "").strip():

@@ -13,11 +13,13 @@ from datetime import date
 
 from sqlalchemy import case, func, literal, select, true
 
+from rules import registry
 from rules.base import AuditContext, audit_finding
 from rules.due import (
     EARLY, IN_PROGRESS, LATE, NO_FINISH_DATE, ON_TIME, OVERDUE, PAID_ONLINE, RESOLVED, STOPPED, WITHIN,
 )
 from rules.due import audit_dossier as ad
+from rules.entry import SYNC_GRACE_DAYS
 
 PROVINCE = "*"
 ONLINE, OFFLINE = "2", ("1", "3")
@@ -27,14 +29,6 @@ COUNTS = ("received_total", "received_online", "received_offline", "carried_over
           "in_progress_overdue")
 RATES = ("on_time_rate", "entry_rate", "sync_rate", "online_payment_rate")
 
-# The rule whose findings the figures count (entry_rate); every other figure counts audit_dossier.
-ENTRY_MISSING = "entry.missing"
-COUNTED_RULES = frozenset({ENTRY_MISSING})
-
-# The figures that need the due dates, hence the ontime rules' inputs (rules.md "When a source is stale").
-SPLITS = ("resolved_early", "resolved_on_time", "resolved_late", "in_progress_within", "in_progress_overdue",
-          "on_time_rate")
-
 
 class IdentityError(AssertionError):
     """received_total + carried_over != resolved_total + in_progress_total: a bug, never bad data."""
@@ -42,11 +36,12 @@ class IdentityError(AssertionError):
 
 def compute(context: AuditContext, period: tuple[date, date] | None, skipped: Iterable[str]) -> list[dict]:
     """One dict per agency with any dossier counted, sorted by code, then the province's.
-    Reads audit_dossier and the entry.missing rows of audit_finding (before monitor_from)."""
+    Reads audit_dossier and, for entry_rate, the findings of the rules that count as unentered
+    dossiers (entry.missing), before monitor_from."""
     start = period[0] if period else None
     per_agency = _counts(context, start)
     missing = (select(audit_finding.c.agency, func.count().label("missing"))
-               .where(audit_finding.c.rule == ENTRY_MISSING,
+               .where(audit_finding.c.rule.in_([r.id for r in registry.rules() if r.counts_as_unentered]),
                       audit_finding.c.received >= start if start else true())
                .group_by(audit_finding.c.agency))
     for agency, count in context.connection.execute(missing):  # by their row's receipt date
@@ -79,7 +74,7 @@ def _counts(context: AuditContext, start: date | None) -> dict[str | None, Count
     def bit(condition, value: int):
         return case((condition, value), else_=0)
 
-    past_sync_grace = (ad.c.receipt_ordinal + context.settings.sync_grace_days
+    past_sync_grace = (ad.c.receipt_ordinal + context.value(SYNC_GRACE_DAYS)
                        < context.workdays.first_ordinal_from(context.day))
     facts = sum((
         bit(ad.c.received_on >= start, IN_PERIOD) if start else literal(IN_PERIOD),
@@ -132,16 +127,9 @@ def _terms(state: str, facts: int, *, with_period: bool) -> list[str]:
 
 
 def _unavailable_figures(skipped: set[str]) -> set[str]:
-    unavailable = set()
-    if "ontime.late" in skipped:
-        unavailable.update(SPLITS)
-    if any(name == ENTRY_MISSING or name.startswith(ENTRY_MISSING + ":") for name in skipped):
-        unavailable.add("entry_rate")
-    if "entry.unsynced" in skipped:
-        unavailable.add("sync_rate")
-    if "payment.offline" in skipped:
-        unavailable.add("online_payment_rate")
-    return unavailable
+    """The figures that the skipped rules, or parts of rules (`rule:part`), leave uncomputable."""
+    skipped_rules = {name.partition(":")[0] for name in skipped}
+    return {figure for rule in registry.rules() if rule.id in skipped_rules for figure in rule.figures_needing_it}
 
 
 def _rate(numerator: int, denominator: int) -> float | None:

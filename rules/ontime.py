@@ -4,19 +4,34 @@ from __future__ import annotations
 from sqlalchemy import Select, exists, select
 
 from monitor.models import ApologyLetter
-from rules.base import CATALOGUE, ONESTOP, AuditContext, Rule, finding
+from rules.base import CATALOGUE, ONESTOP, AuditContext, Parameter, Rule, finding
 from rules.due import LATE, OVERDUE, audit_dossier as ad
 from rules.sql import date_of, day_text, moment_text, text_of
 from rules.workdays import calendar_day, working_day
 
 NEEDS = frozenset({ONESTOP, CATALOGUE})
 
+# Working days before D' by which an apology letter must be issued.
+APOLOGY_LEAD_DAYS = Parameter("apology_lead_days", int, 0)
 
-class Late(Rule):
-    """Resolved (status 9 or 10) after its effective due date D'."""
-    id = "ontime.late"
+
+class OnTimeRule(Rule):
+    """What the ontime rules share: they judge due dates, which their findings show."""
     subject = "dossier"
     needs = NEEDS
+    shows_due_date = True
+
+
+class Late(OnTimeRule):
+    """Resolved (status 9 or 10) after its effective due date D'."""
+    id = "ontime.late"
+    title = "Hồ sơ giải quyết quá hạn"
+    action = "Làm rõ nguyên nhân chậm và trách nhiệm của bộ phận, cá nhân liên quan."
+    urgency = 60
+    # The split of the resolved and in-progress dossiers by their due dates (rules.md "When a
+    # source is stale": the figures that need what the ontime rules need).
+    figures_needing_it = ("resolved_early", "resolved_on_time", "resolved_late", "in_progress_within",
+                          "in_progress_overdue", "on_time_rate")
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
         finish_day = calendar_day.alias("finish_day")
@@ -34,11 +49,12 @@ class Late(Rule):
         )
 
 
-class Overdue(Rule):
+class Overdue(OnTimeRule):
     """In progress at T, not paused, and date(T) is after D'."""
     id = "ontime.overdue"
-    subject = "dossier"
-    needs = NEEDS
+    title = "Hồ sơ đang giải quyết đã quá hạn"
+    action = "Khẩn trương giải quyết; gửi văn bản xin lỗi và hẹn lại ngày trả kết quả."
+    urgency = 10
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
         due_day = calendar_day.alias("due_day")
@@ -54,11 +70,12 @@ class Overdue(Rule):
         )
 
 
-class DueDatePadded(Rule):
+class DueDatePadded(OnTimeRule):
     """The receipt's appointment (NgayHenTra, as it stands) is a later date than the legal D."""
     id = "ontime.due_date_padded"
-    subject = "dossier"
-    needs = NEEDS
+    title = "Ngày hẹn trả dài hơn thời hạn giải quyết theo quy định"
+    action = "Điều chỉnh ngày hẹn trả theo đúng thời hạn giải quyết của thủ tục."
+    urgency = 70
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
         return (
@@ -71,17 +88,18 @@ class DueDatePadded(Rule):
         )
 
 
-class NoApology(Rule):
+class NoApology(OnTimeRule):
     """Late or overdue, with no apology letter issued (by T) on or before the apology_lead_days-th
     working day before D'."""
     id = "ontime.no_apology"
-    subject = "dossier"
-    needs = NEEDS
-    parameters = ("apology_lead_days",)
+    title = "Hồ sơ quá hạn chưa có văn bản xin lỗi"
+    action = "Ban hành văn bản xin lỗi tổ chức, cá nhân và hẹn lại thời gian trả kết quả."
+    urgency = 20
+    parameters = (APOLOGY_LEAD_DAYS,)
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
         letters = ApologyLetter.__table__
-        lead = context.settings.apology_lead_days
+        lead = context.value(APOLOGY_LEAD_DAYS)
         source, deadline = ad, ad.c.due_date
         if lead:
             # The lead-th working day before D' (D' itself not counted, whether or not it is a working day).

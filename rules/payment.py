@@ -14,6 +14,9 @@ ONLINE = "2"
 class NotEnabled(Rule):
     """A fee-bearing procedure for which the portal does not offer online payment."""
     id = "payment.not_enabled"
+    title = "Thủ tục có phí, lệ phí chưa cho phép thanh toán trực tuyến"
+    action = "Cấu hình thanh toán trực tuyến cho thủ tục trên Cổng dịch vụ công."
+    urgency = 100
     subject = "procedure"
     needs = frozenset({CATALOGUE})
 
@@ -29,8 +32,13 @@ class Offline(Rule):
     """Submitted online for a fee-bearing procedure, paid by T, and never through the online
     payment platform."""
     id = "payment.offline"
+    title = "Hồ sơ nộp trực tuyến nhưng không thanh toán trực tuyến"
+    action = "Hướng dẫn người nộp thanh toán qua nền tảng thanh toán trực tuyến."
+    urgency = 90
     subject = "dossier"
     needs = frozenset({ONESTOP, CATALOGUE})
+    shows_fee = True
+    figures_needing_it = ("online_payment_rate",)
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
         return select(*finding(

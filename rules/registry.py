@@ -1,26 +1,64 @@
-"""Every rule, in one place, and which of them (and of their parts) run when inputs are missing."""
+"""Every rule, in one place, and which of them (and of their parts) run when inputs are missing.
+
+The rules are the `Rule` classes defined in the family modules of FAMILIES: a rule added to a
+family is found here, and nothing else names it. A new family module is added to FAMILIES, at
+its place in rules.md's table (the order in which the rules run and are listed).
+
+A test can add a rule of its own for a while: `with registry.added(MyRule()):`.
+"""
 from __future__ import annotations
 
-from rules import catalogue, entry, ontime, payment, service
-from rules.base import Rule
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
 
-RULES: tuple[Rule, ...] = (
-    entry.Missing(),
-    entry.Late(),
-    entry.Unsynced(),
-    entry.Invalid(),
-    ontime.Late(),
-    ontime.Overdue(),
-    ontime.DueDatePadded(),
-    ontime.NoApology(),
-    payment.NotEnabled(),
-    payment.Offline(),
-    service.NotFullOnline(),
-    catalogue.UnknownTimeLimit(),
-    catalogue.UnknownFee(),
-)
+from rules import catalogue, due, entry, ontime, payment, service
+from rules.base import MONITOR_FROM, Parameter, Rule
 
-RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
+FAMILIES: tuple[ModuleType, ...] = (entry, ontime, payment, service, catalogue)
+
+# The keys of config [rules] that the audit itself reads, besides the rules' own parameters.
+AUDIT_PARAMETERS: tuple[Parameter, ...] = (due.SAME_DAY_CUTOFF, MONITOR_FROM)
+
+
+def _defined_in(module: ModuleType) -> list[Rule]:
+    """The rules a family module defines, in the order it defines them."""
+    return [value() for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, Rule) and value.__module__ == module.__name__
+            and hasattr(value, "id")]
+
+
+_rules: dict[str, Rule] = {rule.id: rule for family in FAMILIES for rule in _defined_in(family)}
+
+
+def rules() -> tuple[Rule, ...]:
+    return tuple(_rules.values())
+
+
+def rule_ids() -> tuple[str, ...]:
+    return tuple(_rules)
+
+
+def by_id(rule_id: str) -> Rule:
+    """The rule with this id; a KeyError for an id that is not a rule's."""
+    return _rules[rule_id]
+
+
+def parameters() -> dict[str, Parameter]:
+    """Every key of config [rules]: the audit's and the rules' parameters, by name."""
+    return {p.name: p for p in (*AUDIT_PARAMETERS, *(p for r in _rules.values() for p in r.parameters))}
+
+
+@contextmanager
+def added(extra: Rule) -> Iterator[Rule]:
+    """`extra` is a rule like the others until the block ends (for tests: a rule defined inside one)."""
+    if extra.id in _rules:
+        raise ValueError(f"a rule {extra.id!r} exists already")
+    _rules[extra.id] = extra
+    try:
+        yield extra
+    finally:
+        del _rules[extra.id]
 
 
 def runnable(unavailable: frozenset[str], book_sources: tuple[str, ...]) -> tuple[dict[str, frozenset[str]], list[str]]:
@@ -28,7 +66,7 @@ def runnable(unavailable: frozenset[str], book_sources: tuple[str, ...]) -> tupl
     a rule id when the whole rule is, `rule:part` when only a part is (rules.md)."""
     running: dict[str, frozenset[str]] = {}
     skipped: list[str] = []
-    for rule in RULES:
+    for rule in _rules.values():
         if rule.needs & unavailable:
             skipped.append(rule.id)
             continue

@@ -21,6 +21,9 @@ class NotFullOnline(Rule):
     """Eligible for full online service (`Toàn trình`) but offered only `Một phần` or
     `Cung cấp thông tin`."""
     id = "service.not_full_online"
+    title = "Thủ tục đủ điều kiện nhưng chưa cung cấp dịch vụ công trực tuyến toàn trình"
+    action = "Cung cấp dịch vụ công trực tuyến toàn trình cho thủ tục."
+    urgency = 110
     subject = "procedure"
     needs = frozenset({CATALOGUE})
 

@@ -23,8 +23,8 @@ from monitor.config import load_settings
 from monitor.db import make_engine
 from sandbox.mailcatcher import MailCatcher
 from sandbox.simulator import OneStopServer, PortalServer, generate_province, write_tracking_books
-from reports.guidance import guidance
 from reports.render import percent
+from rules import registry
 from rules.audit import run_audit
 
 SEED = 2026
@@ -150,7 +150,7 @@ def _figures_table(figures: list[dict]) -> str:
 
 def _rule_counts(findings: list) -> str:
     counts = Counter(f.rule for f in findings if f.status == "open")
-    rows = [(rule, f"{n:,}", guidance(rule).title) for rule, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]
+    rows = [(rule, f"{n:,}", registry.by_id(rule).title) for rule, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]
     rows.append(("total", f"{sum(counts.values()):,}", ""))
     return "Open breaches per rule:\n" + _grid(("rule", "open", "what it is"), rows, text_columns={0, 2})
 

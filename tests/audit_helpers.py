@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from monitor.codes import code_key
-from monitor.config import RuleSettings, Settings, SourceSettings
+from monitor.config import Settings, SourceSettings
 from monitor.models import (
     ApologyLetter, BookRow, Dossier, Payment, PortalDossier, Procedure, SupplementRequest, SyncRun,
 )
@@ -34,7 +34,7 @@ def end_of_day(day: int, month: int = 3) -> datetime:
 
 
 def make_settings(sources: tuple[SourceSettings, ...] = (), **rules) -> Settings:
-    return Settings(path=Path("test-config.toml"), database_url="sqlite://", rules=RuleSettings(**rules),
+    return Settings(path=Path("test-config.toml"), database_url="sqlite://", rules=rules,
                     sources=sources)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from monitor.cli import main
 from monitor.config import ConfigError, config_path, load_settings
+from rules.registry import parameters
 
 ROOT_CONFIG = Path(__file__).resolve().parents[1] / "config.toml"
 
@@ -26,9 +27,8 @@ def test_the_shipped_config_reads_every_key_of_the_interface():
     settings = load_settings(ROOT_CONFIG)
     assert settings.calendar.weekend == ("sat", "sun")
     assert settings.calendar.working_hours == ((time(7), time(11, 30)), (time(13, 30), time(17)))
-    assert settings.rules.entry_grace_days == 1 and settings.rules.sync_grace_days == 1
-    assert settings.rules.same_day_cutoff == time(15) and settings.rules.apology_lead_days == 0
-    assert settings.rules.monitor_from == date(2025, 7, 1)
+    assert settings.rules == {"entry_grace_days": 1, "sync_grace_days": 1, "same_day_cutoff": time(15),
+                              "apology_lead_days": 0, "monitor_from": date(2025, 7, 1)}
     assert [(s.name, s.kind, s.max_age_hours) for s in settings.sources] == [
         ("motcua", "onestop_api", 36), ("cong-dvc", "portal_html", 36), ("so-theo-doi", "tracking_book", 36)]
     assert settings.schedule.nightly == "0 2 * * *"
@@ -38,8 +38,11 @@ def test_the_shipped_config_reads_every_key_of_the_interface():
 
 def test_defaults_apply_to_an_empty_file(tmp_path):
     settings = load_settings(write(tmp_path, ""))
-    assert settings.rules.same_day_cutoff == time(15)
-    assert settings.rules.monitor_from is None
+    assert settings.rules == {}
+    # What the rules read then: their parameters' defaults.
+    assert {name: parameter.value(settings.rules) for name, parameter in parameters().items()} == {
+        "entry_grace_days": 1, "sync_grace_days": 1, "same_day_cutoff": time(15), "apology_lead_days": 0,
+        "monitor_from": None}
     assert settings.calendar.extra_days_off == ()
     assert settings.sources == ()
 

@@ -41,3 +41,11 @@ def test_the_installed_monitor_does_not_depend_on_the_sandbox_smtp_server():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert not any(dependency.startswith("aiosmtpd") for dependency in project["dependencies"])
     assert any(dependency.startswith("aiosmtpd") for dependency in project["optional-dependencies"]["demo"])
+
+
+def test_the_rules_import_neither_the_connectors_nor_the_reports():
+    # The flow is sources -> connectors -> store -> rules -> reports: the rules read the store only.
+    offenders = {str(path.relative_to(ROOT)): sorted(name for name in _imported_modules(path)
+                                                     if name.split(".")[0] in ("connectors", "reports"))
+                 for path in (ROOT / "rules").rglob("*.py")}
+    assert {path: names for path, names in offenders.items() if names} == {}

@@ -16,7 +16,7 @@ from connectors.parsing import (
     strip_province_suffix,
 )
 from monitor.codes import code_key
-from monitor.deadlines import TimeLimit, TimeLimitKind
+from monitor.time_limits import TimeLimit, TimeLimitKind
 
 
 def nfd(text):

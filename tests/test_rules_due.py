@@ -1,4 +1,4 @@
-"""The SQL due dates of rules.due agree with the Python reference of monitor.deadlines.
+"""The SQL due dates of rules.due agree with their Python reference, rules.due_reference.
 
 Random dossiers (every kind of time limit, receipts around cut-offs, holidays and weekends,
 supplement requests answered before and after T, or never) are written to the store; the audit's
@@ -17,10 +17,11 @@ from sqlmodel import Session
 from monitor.codes import code_key
 from audit_helpers import AGENCY, SYNCED, make_settings
 from monitor.config import CalendarSettings
-from monitor.deadlines import SupplementRequest, TimeLimit, TimeLimitKind, effective_due_date, legal_due_date
+from monitor.time_limits import TimeLimit, TimeLimitKind
 from monitor.models import Dossier, Procedure
 from monitor.models import SupplementRequest as SupplementRow
 from rules import due
+from rules.due_reference import SupplementRequest, effective_due_date, legal_due_date
 from rules.workdays import WorkdayTables, calendar_of
 
 T = datetime(2026, 5, 15, 12, 0, 0)
@@ -116,7 +117,7 @@ def test_a_receipt_after_t_is_not_in_the_audit(engine):
     with engine.connect() as connection, connection.begin():
         workdays = WorkdayTables(connection, calendar_of(settings_.calendar), *due.calendar_range(connection, T))
         due.build(connection, workdays, as_of=T, working_hours=settings_.calendar.working_hours,
-                  same_day_cutoff=settings_.rules.same_day_cutoff)
+                  same_day_cutoff=due.SAME_DAY_CUTOFF.value(settings_.rules))
         assert connection.execute(select(due.audit_dossier)).all() == []
 
 
@@ -142,7 +143,7 @@ def test_an_appointment_within_ten_years_is_moved_by_a_pause_and_a_further_one_i
     with engine.connect() as connection, connection.begin():
         workdays = WorkdayTables(connection, calendar, *due.calendar_range(connection, T))
         due.build(connection, workdays, as_of=T, working_hours=settings_.calendar.working_hours,
-                  same_day_cutoff=settings_.rules.same_day_cutoff)
+                  same_day_cutoff=due.SAME_DAY_CUTOFF.value(settings_.rules))
         rows = {row.code: row for row in connection.execute(select(due.audit_dossier))}
     pause = calendar.working_days_between(asked.date(), answered.date())  # Wed, Thu, Fri: 3
     assert rows["NEAR"].due_date == calendar.working_days_after(near.date(), pause)

@@ -1,47 +1,18 @@
-"""The due date of a dossier (rules.md "The legal due date of a dossier").
+"""The Python reference of the due dates (rules.md "The legal due date of a dossier" and
+"Supplement requests stop the clock"), one dossier at a time.
 
-The legal due date D follows from the procedure's time limit and the receipt time; supplement
-requests then stop the clock and give the effective due date D' that lateness is judged against.
+The audit does not run it: rules.due computes the same dates set-wise in SQL, for every dossier
+at once. This is the readable statement of the law that the SQL is checked against
+(tests/test_rules_due.py, on random dossiers; tests/test_due_reference.py, clause by clause).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from enum import Enum
 
 from monitor.calendar import WorkingCalendar
-
-
-class TimeLimitKind(str, Enum):
-    WORKING_DAYS = "working_days"
-    CALENDAR_DAYS = "calendar_days"
-    WORKING_HOURS = "working_hours"
-    SAME_DAY = "same_day"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class TimeLimit:
-    """A procedure's legal time limit.
-
-    `amount` is a whole number of days for WORKING_DAYS and CALENDAR_DAYS, a number of hours
-    for WORKING_HOURS (fractional working days arrive here already as N x 8 hours), and None for
-    SAME_DAY and UNKNOWN. A zero or negative amount is refused: it is no time limit at all.
-    """
-
-    kind: TimeLimitKind
-    amount: Decimal | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind in (TimeLimitKind.SAME_DAY, TimeLimitKind.UNKNOWN):
-            if self.amount is not None:
-                raise ValueError(f"a {self.kind.value} time limit has no amount, got {self.amount}")
-        elif self.amount is None or self.amount <= 0:
-            raise ValueError(f"a {self.kind.value} time limit needs a positive amount, got {self.amount}")
-        elif self.kind is not TimeLimitKind.WORKING_HOURS and self.amount != int(self.amount):
-            raise ValueError(f"a {self.kind.value} time limit counts whole days, got {self.amount}")
+from monitor.time_limits import TimeLimit, TimeLimitKind
 
 
 def legal_due_date(

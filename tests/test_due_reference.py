@@ -1,18 +1,13 @@
-"""rules.md "The legal due date of a dossier" and "Supplement requests stop the clock", clause by clause."""
+"""rules.md "The legal due date of a dossier" and "Supplement requests stop the clock", clause by
+clause, on the Python reference of the due dates (rules.due_reference)."""
 from datetime import date, datetime, time
 from decimal import Decimal
 
 import pytest
 
 from monitor.calendar import WorkingCalendar
-from monitor.deadlines import (
-    EffectiveDueDate,
-    SupplementRequest,
-    TimeLimit,
-    TimeLimitKind,
-    effective_due_date,
-    legal_due_date,
-)
+from monitor.time_limits import TimeLimit, TimeLimitKind
+from rules.due_reference import EffectiveDueDate, SupplementRequest, effective_due_date, legal_due_date
 
 CALENDAR = WorkingCalendar()
 
