@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 from connectors.parsing import normalize_text
-from monitor.config import SourceSettings
+from monitor.config import Settings
+from monitor.sources import SourceSettings
 
 
 class SourceError(Exception):
@@ -75,12 +77,28 @@ class Batch:
     expected: int | None = None                         # records this run expects in all, for progress
 
 
+@dataclass
+class SyncStart:
+    """What a connector is built from besides its source's settings: the store (the cursor, the
+    files already read), the config (its secrets), and when the run started. A secret the
+    connector reads is added to `secrets`, which are blanked out of the run's error."""
+    engine: Engine
+    settings: Settings
+    started_at: datetime
+    secrets: list[str] = field(default_factory=list)
+
+
 class Connector(ABC):
     """Reads one configured source. `synced_at` stamps every row of this run."""
 
     def __init__(self, source: SourceSettings, synced_at: datetime):
         self.source = source
         self.synced_at = synced_at
+
+    @classmethod
+    def for_run(cls, source: SourceSettings, start: SyncStart) -> Connector:
+        """The connector of one run of `source`; a kind that keeps state in the store reads it here."""
+        return cls(source, start.started_at)
 
     @abstractmethod
     def batches(self) -> Iterator[Batch]:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import requests
 
 from connectors.base import SourceError
-from monitor.config import SourceSettings
+from monitor.sources import HttpSourceSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class RetryPolicy:
     max_retry_seconds: float
 
     @classmethod
-    def of(cls, source: SourceSettings) -> RetryPolicy:
+    def of(cls, source: HttpSourceSettings) -> RetryPolicy:
         return cls(source.max_retries, source.backoff_seconds, source.max_retry_seconds)
 
     def delay(self, retry: int) -> float:
@@ -58,7 +58,7 @@ class RetryPolicy:
 class HttpClient:
     """One requests session per source, so connections are reused across pages."""
 
-    def __init__(self, source: SourceSettings):
+    def __init__(self, source: HttpSourceSettings):
         self.timeout = (source.timeout_seconds, source.timeout_seconds)  # (connect, read)
         self.policy = RetryPolicy.of(source)
         self.max_answer_mb = source.max_answer_mb

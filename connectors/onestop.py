@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from connectors import validation as check
-from connectors.base import Batch, Connector, Rejection, Rows, SourceError
+from connectors.base import Batch, Connector, Rejection, Rows, SourceError, SyncStart
 from connectors.http import HttpClient
+from connectors.loader import read_cursor
 from connectors.parsing import parse_onestop_datetime, strip_province_suffix
 from connectors.validation import BadValue
 from monitor.codes import code_key
-from monitor.config import SourceSettings
+from monitor.kinds.onestop_api import OneStopSettings
 from monitor.models import Agency, ApologyLetter, Dossier, Fee, Payment, SupplementRequest
 from monitor.urls import shown
 
@@ -43,7 +44,9 @@ REQUIRED = ("MaHoSo", "MaTTHC", "MaDonViXuLy", "KenhThucHien", "TrangThaiHoSo", 
 
 class OneStopConnector(Connector):
 
-    def __init__(self, source: SourceSettings, synced_at: datetime, username: str, password: str,
+    source: OneStopSettings
+
+    def __init__(self, source: OneStopSettings, synced_at: datetime, username: str, password: str,
                  stored_cursor: str | None, http: HttpClient | None = None):
         super().__init__(source, synced_at)
         self.username = username
@@ -51,6 +54,14 @@ class OneStopConnector(Connector):
         self.stored_cursor = stored_cursor
         self.http = http or HttpClient(source)
         self.session: str | None = None
+
+    @classmethod
+    def for_run(cls, source: OneStopSettings, start: SyncStart) -> OneStopConnector:
+        """Logs in with the credentials the environment holds, from the cursor the last run reached."""
+        username = start.settings.secret(f"sources[{source.name}].username_env", source.username_env)
+        password = start.settings.secret(f"sources[{source.name}].password_env", source.password_env)
+        start.secrets.append(password)
+        return cls(source, start.started_at, username, password, read_cursor(start.engine, source.name))
 
     def batches(self) -> Iterator[Batch]:
         try:

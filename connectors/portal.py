@@ -22,7 +22,7 @@ from connectors.parsing import (normalize_text, parse_fee, parse_time_limit, par
                                 parse_yes_no, strip_province_suffix)
 from connectors.validation import BadValue
 from monitor.codes import code_key
-from monitor.config import SourceSettings
+from monitor.kinds.portal_html import PortalSettings
 from monitor.time_limits import TimeLimit, TimeLimitKind
 from monitor.models import PortalDossier, Procedure
 
@@ -50,7 +50,9 @@ CHANNELS = {"trực tiếp": "1", "trực tuyến": "2", "bưu chính": "3"}
 
 class PortalConnector(Connector):
 
-    def __init__(self, source: SourceSettings, synced_at: datetime, http: HttpClient | None = None):
+    source: PortalSettings
+
+    def __init__(self, source: PortalSettings, synced_at: datetime, http: HttpClient | None = None):
         super().__init__(source, synced_at)
         self.http = http or HttpClient(source)
 

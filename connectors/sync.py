@@ -8,6 +8,7 @@ that never finished (the process was killed) is recorded as failed by the next s
 from __future__ import annotations
 
 import logging
+import pkgutil
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -17,14 +18,12 @@ from typing import Protocol, TextIO
 
 from sqlalchemy import Engine, update
 
-from connectors.base import Connector, Rejection, SourceError
-from connectors.loader import LoadCounts, Loader, read_book_files, read_cursor
-from connectors.onestop import OneStopConnector
-from connectors.portal import PortalConnector
-from connectors.tracking_book import TrackingBookConnector
-from monitor.config import ConfigError, Settings, SourceSettings
+from connectors.base import Connector, Rejection, SourceError, SyncStart
+from connectors.loader import LoadCounts, Loader
+from monitor.config import ConfigError, Settings
 from monitor.db import session_scope
 from monitor.models import SyncRun
+from monitor.sources import SourceSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +66,13 @@ def sync_source(engine: Engine, settings: Settings, source: SourceSettings,
                 clock: Callable[[], datetime], progress: Progress) -> SourceOutcome:
     outcome = _start_run(engine, source, clock)
     progress.started(source)
-    secrets: list[str] = []
+    start = SyncStart(engine, settings, outcome.started_at)
     loader = Loader(engine, source.name, outcome.run_id, clock)
     # Until the run ends normally, it ends as interrupted (KeyboardInterrupt, SystemExit).
     error: str | None = INTERRUPTED
     doing = "reading the source"  # where an unexpected failure happened, for its message
     try:
-        connector = _connector(engine, settings, source, outcome.started_at, secrets)
+        connector = _connector_class(source).for_run(source, start)
         for batch in connector.batches():
             doing = f"storing a batch (after {loader.counts.read:,} records)"
             loader.load(batch)
@@ -92,22 +91,16 @@ def sync_source(engine: Engine, settings: Settings, source: SourceSettings,
         error = f"unexpected {type(exc).__name__} while {doing}"
     finally:
         outcome.counts = loader.counts
-        outcome.error = _redacted(error, secrets)
+        outcome.error = _redacted(error, start.secrets)
         _finish_run(engine, outcome, clock)
         progress.finished(outcome)
     return outcome
 
 
-def _connector(engine: Engine, settings: Settings, source: SourceSettings, started_at: datetime,
-               secrets: list[str]) -> Connector:
-    if source.kind == "onestop_api":
-        username = settings.secret(f"sources[{source.name}].username_env", source.username_env)
-        password = settings.secret(f"sources[{source.name}].password_env", source.password_env)
-        secrets.append(password)
-        return OneStopConnector(source, started_at, username, password, read_cursor(engine, source.name))
-    if source.kind == "portal_html":
-        return PortalConnector(source, started_at)
-    return TrackingBookConnector(source, started_at, read_book_files(engine, source.name))
+def _connector_class(source: SourceSettings) -> type[Connector]:
+    """The connector a kind names by reference: loaded here alone, so that reading the config,
+    which every layer does, never loads the connectors (monitor.sources)."""
+    return pkgutil.resolve_name(source.connector)
 
 
 def _redacted(text: str | None, secrets: Iterable[str]) -> str | None:

@@ -24,10 +24,11 @@ from pathlib import Path
 import openpyxl
 
 from connectors import validation as check
-from connectors.base import Batch, Connector, Prune, Rejection, Rows, SourceError, agency_code_in
+from connectors.base import Batch, Connector, Prune, Rejection, Rows, SourceError, SyncStart, agency_code_in
+from connectors.loader import read_book_files
 from connectors.parsing import normalize_text, parse_vn_datetime
 from monitor.codes import code_key
-from monitor.config import SourceSettings
+from monitor.kinds.tracking_book import TrackingBookSettings
 from monitor.models import BookFile, BookRow
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,16 @@ class FileState:
 
 class TrackingBookConnector(Connector):
 
-    def __init__(self, source: SourceSettings, synced_at: datetime, known_files: dict[str, BookFile]):
+    source: TrackingBookSettings
+
+    def __init__(self, source: TrackingBookSettings, synced_at: datetime, known_files: dict[str, BookFile]):
         super().__init__(source, synced_at)
         self.known_files = known_files
+
+    @classmethod
+    def for_run(cls, source: TrackingBookSettings, start: SyncStart) -> TrackingBookConnector:
+        """Knows the files the last runs read, so that an unchanged file is not read again."""
+        return cls(source, start.started_at, read_book_files(start.engine, source.name))
 
     def batches(self) -> Iterator[Batch]:
         files = self._matching_files()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import date, time
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,11 +18,12 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+import monitor.kinds  # noqa: F401  registers the source kinds
+from monitor.sources import KINDS, SourceSettings
 from monitor.urls import shown
 
 DEFAULT_CONFIG = "config.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SOURCE_KINDS = ("onestop_api", "portal_html", "tracking_book")
 PERIODS = ("day", "week", "month", "quarter")
 
 
@@ -42,26 +43,6 @@ class CalendarSettings:
     working_hours: tuple[tuple[time, time], ...] = ((time(7, 0), time(11, 30)), (time(13, 30), time(17, 0)))
     extra_days_off: tuple[date, ...] = ()
     extra_working_days: tuple[date, ...] = ()
-
-
-@dataclass(frozen=True)
-class SourceSettings:
-    name: str
-    kind: str
-    max_age_hours: float = 36
-    base_url: str | None = None          # onestop_api, portal_html
-    username_env: str | None = None      # onestop_api
-    password_env: str | None = None      # onestop_api
-    path: str | None = None              # tracking_book: a glob, made absolute against the config file
-    page_size: int = 500                 # onestop_api: SoBanGhi
-    overlap_minutes: int = 10            # onestop_api: re-read window for late commits
-    timeout_seconds: float = 30          # connect and read time-out of every request
-    max_retries: int = 5                 # per request, with exponential backoff and jitter
-    backoff_seconds: float = 1           # first retry delay, doubled on every retry (plus jitter)
-    max_retry_seconds: float = 300       # a request's retries give up after this much time in all
-    max_pages: int = 10_000              # portal_html: a crawl longer than this is an error, not a loop
-    max_answer_mb: float = 50            # onestop_api, portal_html: a larger answer or page is an error
-    max_file_mb: float = 50              # tracking_book: a larger file fails, named, and is not read
 
 
 @dataclass(frozen=True)
@@ -282,29 +263,32 @@ class _Reader:
         raise TypeError(f"a parameter of kind {kind.__name__} cannot be read from config [rules]")
 
     def source(self, raw: dict, index: int) -> SourceSettings:
+        """A `[[sources]]` entry, read into the settings class its `kind` names (monitor.kinds)."""
         key = f"sources[{index}]"
-        self.table(raw, key, tuple(SourceSettings.__dataclass_fields__))
+        if not isinstance(raw, dict):
+            raise self.fail(key, "must be a table")
         name = self.typed(raw, key, "name", str)
         kind = self.typed(raw, key, "kind", str)
         if not name:
             raise self.fail(f"{key}.name", "is required")
+        settings_class = KINDS.get(kind)
+        if settings_class is None:
+            raise self.fail(f"sources[{name}].kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+        keys = {spec.name: spec for spec in fields(settings_class)}
+        for given in raw:
+            if given != "kind" and given not in keys:
+                raise self.fail(f"{key}.{given}", f"unknown key for a {kind} source")
         key = f"sources[{name}]"
-        if kind not in SOURCE_KINDS:
-            raise self.fail(f"{key}.kind", f"{kind!r} is not one of {', '.join(SOURCE_KINDS)}")
-        required = {"onestop_api": ("base_url", "username_env", "password_env"),
-                    "portal_html": ("base_url",), "tracking_book": ("path",)}[kind]
-        for needed in required:
-            if not raw.get(needed):
+        for needed, spec in keys.items():
+            if spec.default is MISSING and not raw.get(needed):
                 raise self.fail(f"{key}.{needed}", f"is required for a {kind} source")
-        values: dict[str, Any] = {"name": name, "kind": kind}
-        for field_name in raw.keys() - values.keys():
-            kinds = _FIELD_TYPES[SourceSettings.__dataclass_fields__[field_name].type]
+        values: dict[str, Any] = {"name": name}
+        for field_name in raw.keys() - {"name", "kind"}:
+            kinds = _FIELD_TYPES[keys[field_name].type]
             values[field_name] = self.typed(raw, key, field_name, kinds)
             if kinds != str and values[field_name] <= 0:
                 raise self.fail(f"{key}.{field_name}", "must be positive")
-        if kind == "tracking_book":
-            values["path"] = str(self.base / values["path"])
-        return SourceSettings(**values)
+        return settings_class(**values).with_paths_under(self.base)
 
     def schedule(self, raw: dict) -> ScheduleSettings:
         from apscheduler.triggers.cron import CronTrigger

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.models import Agency, Dossier, Fee, Procedure
+from monitor.sources import kind_label
 from reports.periods import ReportPeriod, recent_periods
 from reports.render import mask_name, vn_datetime
 from reports.workbook import write_workbook
@@ -38,12 +39,6 @@ TARGETS = (
 
 # How many past periods the province trend shows, the current one included.
 TREND_LENGTH = {"day": 7, "week": 8, "month": 6, "quarter": 4}
-
-_SOURCE_KINDS = {
-    "onestop_api": "hệ thống một cửa điện tử",
-    "portal_html": "Cổng dịch vụ công",
-    "tracking_book": "sổ theo dõi hồ sơ",
-}
 
 
 @dataclass(frozen=True)
@@ -99,7 +94,7 @@ class StaleNotice:
     @property
     def sentence(self) -> str:
         """"Dữ liệu cổng DVC cũ từ ...; các kiểm tra sau đã bỏ qua ...", never hidden."""
-        what = f"{_SOURCE_KINDS.get(self.kind, self.kind)} «{self.source}»"
+        what = f"{kind_label(self.kind)} «{self.source}»"
         if self.last_success is None:
             text = f"Dữ liệu {what} chưa từng được đồng bộ thành công"
         else:

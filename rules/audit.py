@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, t
 from monitor.config import Settings
 from monitor.models import BookRow
 from rules import due, figures, history, registry
-from rules.base import MONITOR_FROM, AuditContext, audit_finding
+from rules.base import MONITOR_FROM, AuditContext, audit_finding, book
 from rules.exemptions import Exemptions
 from rules.sql import create_scratch, end_of
 from rules.stale import StaleSource, stale_sources
@@ -230,7 +230,7 @@ def _collector_paused():
 
 
 def _book_sources(connection: Connection, settings: Settings) -> tuple[str, ...]:
-    configured = {s.name for s in settings.sources if s.kind == "tracking_book"}
+    configured = {s.name for s in settings.sources if book(s.name) in s.provides}
     stored = set(connection.execute(select(BookRow.source).distinct()).scalars())
     return tuple(sorted(configured | stored))
 

@@ -20,18 +20,12 @@ from sqlalchemy import (
 
 from monitor.calendar import WorkingCalendar
 from monitor.models import Procedure
+from monitor.sources import CATALOGUE, ONESTOP, PORTAL_LIST, book  # noqa: F401  the inputs a rule can need
 from rules.workdays import WorkdayTables
 
-# The inputs a rule can need. A stale source makes some of them unavailable (rules.stale), and
-# a rule, or a part of one, that needs an unavailable input is skipped.
-ONESTOP = "onestop"            # the one-stop system's dossiers: statuses, dates, presence
-CATALOGUE = "catalogue"        # the portal's procedure catalogue
-PORTAL_LIST = "portal_list"    # the portal's list of synchronised dossiers
-
-
-def book(source: str) -> str:
-    """The input "tracking book `source`"."""
-    return f"book:{source}"
+# The inputs a rule can need are what the sources provide (monitor.sources). A stale source makes
+# some of them unavailable (rules.stale), and a rule, or a part of one, that needs an unavailable
+# input is skipped.
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 rules.md "When a source is stale": a source is stale when its latest sync failed, when it never
 synced successfully, or when its last successful sync is older than its `max_age_hours`. Only
-configured sources are judged. A stale source takes inputs away (rules.base): the one-stop
-system all dossier data; a portal that never synced the catalogue and its dossier list, one that
-synced before only its dossier list; a tracking book its own rows.
+configured sources are judged. A stale source takes away the inputs its kind declares
+(monitor.sources: `unavailable`): the one-stop system all dossier data; a portal that never
+synced the catalogue and its dossier list, one that synced before only its dossier list; a
+tracking book its own rows.
 """
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from monitor.config import SourceSettings
 from monitor.models import SyncRun
-from rules.base import CATALOGUE, ONESTOP, PORTAL_LIST, book
+from monitor.sources import SourceSettings
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,4 @@ def _judge(connection: Connection, source: SourceSettings, now: datetime) -> Sta
     else:
         return None
     return StaleSource(source=source.name, kind=source.kind, last_success=last_success, reason=reason,
-                       unavailable=_unavailable(source, ever_synced=last_success is not None))
-
-
-def _unavailable(source: SourceSettings, *, ever_synced: bool) -> frozenset[str]:
-    if source.kind == "onestop_api":
-        return frozenset({ONESTOP})
-    if source.kind == "portal_html":
-        # The catalogue from the last good sync still serves; the dossier list is only as fresh as the sync.
-        return frozenset({PORTAL_LIST}) if ever_synced else frozenset({CATALOGUE, PORTAL_LIST})
-    return frozenset({book(source.name)})
+                       unavailable=source.unavailable(ever_synced=last_success is not None))

@@ -13,10 +13,14 @@ from pathlib import Path
 from sqlmodel import Session
 
 from monitor.codes import code_key
-from monitor.config import Settings, SourceSettings
+from monitor.config import Settings
+from monitor.kinds.onestop_api import OneStopSettings
+from monitor.kinds.portal_html import PortalSettings
+from monitor.kinds.tracking_book import TrackingBookSettings
 from monitor.models import (
     ApologyLetter, BookRow, Dossier, Payment, PortalDossier, Procedure, SupplementRequest, SyncRun,
 )
+from monitor.sources import SourceSettings
 from rules.audit import AuditResult, run_audit
 
 AGENCY = "000.00.31.H59"
@@ -38,9 +42,9 @@ def make_settings(sources: tuple[SourceSettings, ...] = (), **rules) -> Settings
                     sources=sources)
 
 
-ONESTOP = SourceSettings(name="motcua", kind="onestop_api", base_url="http://x", username_env="U", password_env="P")
-PORTAL = SourceSettings(name="cong-dvc", kind="portal_html", base_url="http://y")
-BOOK = SourceSettings(name="so-theo-doi", kind="tracking_book", path="/tmp/none/*")
+ONESTOP = OneStopSettings(name="motcua", base_url="http://x", username_env="U", password_env="P")
+PORTAL = PortalSettings(name="cong-dvc", base_url="http://y")
+BOOK = TrackingBookSettings(name="so-theo-doi", path="/tmp/none/*")
 ALL_SOURCES = (ONESTOP, PORTAL, BOOK)
 
 

@@ -1,4 +1,6 @@
-"""The layers as folders: the installed monitor never imports the sandbox, nor its SMTP server."""
+"""The layers as folders: the installed monitor never imports the sandbox, nor its SMTP server, and
+imports run with the flow: the ground (monitor/) → connectors → rules → reports; only the commands
+(the CLI, the nightly pipeline, the scheduler) import every layer."""
 from __future__ import annotations
 
 import ast
@@ -43,9 +45,43 @@ def test_the_installed_monitor_does_not_depend_on_the_sandbox_smtp_server():
     assert any(dependency.startswith("aiosmtpd") for dependency in project["optional-dependencies"]["demo"])
 
 
-def test_the_rules_import_neither_the_connectors_nor_the_reports():
-    # The flow is sources -> connectors -> store -> rules -> reports: the rules read the store only.
-    offenders = {str(path.relative_to(ROOT)): sorted(name for name in _imported_modules(path)
-                                                     if name.split(".")[0] in ("connectors", "reports"))
-                 for path in (ROOT / "rules").rglob("*.py")}
-    assert {path: names for path, names in offenders.items() if names} == {}
+# Each layer, and the layers it must never import (the flow runs one way).
+FORBIDDEN = {
+    "connectors": ("rules", "reports"),
+    "rules": ("connectors", "reports"),
+    "reports": ("connectors",),
+    "monitor": ("connectors", "rules", "reports"),
+}
+# The commands sit on top of every layer, though their files live in monitor/.
+COMMANDS = ("monitor/cli.py", "monitor/pipeline.py", "monitor/scheduler.py")
+# The one import against the flow, and why: the keys of config [rules] are the parameters the
+# rules declare, so reading a config asks their registry (inside the function, so importing
+# monitor.config loads no rule).
+ALLOWED = {("monitor/config.py", "rules.registry")}
+
+
+def test_imports_run_with_the_flow():
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(name for name in _imported_modules(path)
+                                            if name.split(".")[0] in forbidden)
+        for package, forbidden in FORBIDDEN.items() for path in (ROOT / package).rglob("*.py")}
+    against_the_flow = {path: [name for name in names if (path, name) not in ALLOWED]
+                        for path, names in offenders.items() if path not in COMMANDS}
+    assert {path: names for path, names in against_the_flow.items() if names} == {}
+
+
+def test_a_source_kind_depends_only_on_the_declarations_of_monitor_sources():
+    # The config imports every kind; a kind that imported more would pull it into every layer.
+    kinds = [ROOT / "monitor" / "sources.py", *(ROOT / "monitor" / "kinds").glob("*.py")]
+    imported = {str(path.relative_to(ROOT)): sorted(name for name in _imported_modules(path)
+                                                    if name.split(".")[0] in MONITOR_PACKAGES)
+                for path in kinds}
+    assert {path: names for path, names in imported.items() if set(names) - {"monitor.sources"}} == {}
+
+
+def test_reading_the_config_loads_no_connector():
+    probe = ("import sys, monitor.config; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('connectors', 'rules', 'reports')), "
+             "sorted(monitor.config.KINDS))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert loaded.stdout.strip() == "[] ['onestop_api', 'portal_html', 'tracking_book']"

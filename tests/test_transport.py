@@ -11,7 +11,8 @@ import pytest
 
 from connectors.base import SourceError
 from connectors.http import HttpClient
-from monitor.config import ConfigError, MailSettings, Recipient, SourceSettings, load_settings
+from monitor.config import ConfigError, MailSettings, Recipient, load_settings
+from monitor.kinds.portal_html import PortalSettings
 from sandbox.mailcatcher import MailCatcher
 from reports.compose import compose
 from reports.delivery import Due, Rendered, send_due, store
@@ -105,8 +106,8 @@ def test_an_https_source_whose_certificate_cannot_be_verified_fails_at_once_nami
     thread.start()
     host = f"127.0.0.1:{server.server_address[1]}"
     # Five retries with a minute's backoff: a retried failure would not end in this test's time.
-    client = HttpClient(SourceSettings(name="cong-dvc", kind="portal_html", base_url=f"https://{host}",
-                                       max_retries=5, backoff_seconds=60))
+    client = HttpClient(PortalSettings(name="cong-dvc", base_url=f"https://{host}",
+                                     max_retries=5, backoff_seconds=60))
     try:
         with pytest.raises(SourceError) as failure:
             client.get_page(f"https://{host}/thu-tuc-hanh-chinh")

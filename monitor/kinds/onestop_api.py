@@ -1,0 +1,24 @@
+"""The electronic one-stop system: every dossier's statuses and dates (sources.md, section 1)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from monitor.sources import ONESTOP, HttpSourceSettings, source_kind
+
+
+@source_kind
+@dataclass(frozen=True, kw_only=True)
+class OneStopSettings(HttpSourceSettings):
+    kind: ClassVar[str] = "onestop_api"
+    label: ClassVar[str] = "hệ thống một cửa điện tử"
+    connector: ClassVar[str] = "connectors.onestop:OneStopConnector"
+
+    username_env: str                    # the environment variables holding the credentials
+    password_env: str
+    page_size: int = 500                 # SoBanGhi
+    overlap_minutes: int = 10            # re-read window for late commits
+
+    @property
+    def provides(self) -> frozenset[str]:
+        return frozenset({ONESTOP})
