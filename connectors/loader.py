@@ -6,9 +6,9 @@ The cursor is committed with the rows it covers, so a run killed at any moment l
 where the last committed batch left it, and the next run resumes from there.
 
 The connectors check every value before a batch gets here (connectors.validation). Should the
-store still refuse a record, the batch is not lost with it: each record is tried alone in a
-transaction that is rolled back, and the batch is written again without the refused ones, which
-become rejections whose reason names only the exception's class.
+store still refuse a record, the batch is not lost with it: each record is tried in turn, after
+the ones kept, in a transaction that is rolled back, and the batch is written again without the
+refused ones, which become rejections whose reason names only the exception's class.
 """
 from __future__ import annotations
 
@@ -67,20 +67,27 @@ class Loader:
         """The batch without the records the store refuses, which become its rejections."""
         records = batch.records
         kept, refused = [], []
-        for row in _last_of_each(records.rows, records.key):
+        # One probe transaction, rolled back (only the whole batch is committed), in which the
+        # records kept so far stay written: two new records the store refuses together (one
+        # code_key written two ways) are told apart, the later one refused. (No savepoints:
+        # SQLite's driver would commit a probe on releasing one.)
+        with Session(self.engine) as session:
             try:
-                with Session(self.engine) as session:
+                for row in _last_of_each(records.rows, records.key):
                     try:
                         self._write_rows(session, batch, [row])
-                    finally:
-                        session.rollback()  # a probe: only the whole batch is committed
-            except StatementError as exc:
-                location = f"{records.table.__tablename__} {' '.join(map(str, _key_of(row, records.key)))}"
-                log.warning("%s: the store refused %s (%s)", self.source, location, type(exc).__name__)
-                refused.append(Rejection(location, f"the store refused the record: {type(exc).__name__}",
-                                         validation.raw(json.dumps(row, ensure_ascii=False, default=str))))
-            else:
-                kept.append(row)
+                    except StatementError as exc:
+                        session.rollback()
+                        location = f"{records.table.__tablename__} {' '.join(map(str, _key_of(row, records.key)))}"
+                        log.warning("%s: the store refused %s (%s)", self.source, location, type(exc).__name__)
+                        refused.append(Rejection(location, f"the store refused the record: {type(exc).__name__}",
+                                                 validation.raw(json.dumps(row, ensure_ascii=False, default=str))))
+                        if kept:
+                            self._write_rows(session, batch, kept)
+                    else:
+                        kept.append(row)
+            finally:
+                session.rollback()
         return replace(batch, records=replace(records, rows=kept), rejected=batch.rejected + refused)
 
     def _write(self, batch: Batch) -> None:

@@ -68,8 +68,9 @@ timeout_seconds = 20
 
 
 @contextmanager
-def simulated_world(folder: Path, monkeypatch, now: datetime):
-    """A small province whose dossiers arrived over the five weeks before `now`."""
+def simulated_world(folder: Path, monkeypatch, now: datetime, onestop_server=OneStopServer):
+    """A small province whose dossiers arrived over the five weeks before `now`; its one-stop
+    API is served by `onestop_server(province)`."""
     monkeypatch.setenv("MOTCUA_ONESTOP_USER", "canbo")
     monkeypatch.setenv("MOTCUA_ONESTOP_PASSWORD", "matkhau")
     province = generate_province(seed=11, dossiers=400, start=now.date() - timedelta(days=36), now=now)
@@ -83,7 +84,7 @@ def simulated_world(folder: Path, monkeypatch, now: datetime):
         BookRow(code=FORMULA_CODE, procedure_name="Thủ tục", applicant="Trần Thị Bình", agency=HEALTH,
                 received=received + timedelta(minutes=30)),
     ])
-    with OneStopServer(province) as onestop, PortalServer(province) as portal, MailCatcher() as mailbox:
+    with onestop_server(province) as onestop, PortalServer(province) as portal, MailCatcher() as mailbox:
         yield World(folder, onestop.url, portal.url, mailbox)
 
 

@@ -169,6 +169,28 @@ def test_a_record_the_store_refuses_is_rejected_and_the_rest_of_its_batch_stored
     assert (loader.counts.read, loader.counts.rejected) == (2, 1)
 
 
+def test_two_new_records_the_store_refuses_together_keep_the_first(engine):
+    # One code written two ways in one batch: each alone is fine, together they share a code_key.
+    def dossier(code):
+        return {"code": code, "code_key": code.upper(), "procedure_code": "1.1", "procedure_code_raw": "1.1",
+                "agency_code": "A", "channel": "1", "applicant_name": NAME, "status": 2, "created_at": NOW,
+                "updated_at": NOW, "source": "motcua", "synced_at": NOW}
+
+    with engine.begin() as connection:
+        run_id = connection.execute(sqlalchemy.text(
+            "insert into sync_run (source, kind, started_at, status, records_read, records_inserted, "
+            "records_updated, records_rejected) values ('motcua', 'onestop_api', :t, 'running', 0, 0, 0, 0) "
+            "returning id"), {"t": NOW}).scalar()
+    loader = Loader(engine, "motcua", run_id, clock)
+    loader.load(Batch(records=Rows(Dossier, ("code",), [dossier("D-1"), dossier("d-1"), dossier("D-2")]),
+                      cursor="20260331170000"))
+
+    assert {d.code for d in stored(engine, Dossier)} == {"D-1", "D-2"}
+    [rejected] = stored(engine, RejectedInput)
+    assert (rejected.location, rejected.reason) == ("dossier d-1", "the store refused the record: IntegrityError")
+    assert (loader.counts.read, loader.counts.inserted, loader.counts.rejected) == (2, 2, 1)
+
+
 def test_an_answer_over_max_answer_mb_fails_the_source_and_is_not_kept(tmp_path, engine, database_url):
     with PoisoningServer(small_province()) as server:
         _, outcome = sync(tmp_path, engine, database_url, server.url, page_size=500, max_answer_mb=0.05)

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from connectors.sync import sync_sources
 from monitor.models import BookRow
-from sync_support import clock, rejected_input, store_content, sync_runs, write_settings
+from sync_support import NOW, clock, rejected_input, store_content, sync_runs, write_settings
 
 SAMPLES = Path("/work/shared/spec/samples")
 HEADER = ["STT", "Mã hồ sơ", "Tên thủ tục hành chính", "Số lượng hồ sơ", "Tên cá nhân, tổ chức",
@@ -392,3 +392,45 @@ def test_a_store_keyed_by_file_name_is_rekeyed_by_path_at_the_first_sync_after_t
     assert stored_rows(engine) == [("2026/so.csv", "A-1", 2)]
     assert book_files(engine) == [("2026/so.csv", 1)]
     engine.dispose()
+
+
+# --- the edge checks of a book row (issue 10) -----------------------------------------------------
+
+def test_a_book_code_over_its_column_is_rejected_and_the_files_after_it_are_read(tmp_path, engine, database_url):
+    settings = book_settings(tmp_path, database_url, "books")
+    overlong = "000.00.31.H59-260302-" + "9" * 79  # 100 characters: PostgreSQL would refuse the file's batch
+    write_csv(tmp_path / "books" / "a.csv", [HEADER_LINE, good_line("A-1"), good_line(overlong), good_line("A-2")])
+    write_csv(tmp_path / "books" / "b.csv", [HEADER_LINE, good_line("B-1")])
+
+    [outcome] = sync_sources(engine, settings, clock)
+
+    assert outcome.status == "ok", outcome.error
+    assert stored_rows(engine) == [("a.csv", "A-1", 2), ("a.csv", "A-2", 4), ("b.csv", "B-1", 2)]
+    assert rejected_input(engine) == [
+        ("books", "a.csv:3", "Mã hồ sơ is 100 characters long, more than the 80 its column holds")]
+
+
+def test_a_control_character_in_a_book_code_rejects_the_row(tmp_path, engine, database_url):
+    settings = book_settings(tmp_path, database_url, "books")
+    write_csv(tmp_path / "books" / "a.csv", [HEADER_LINE, good_line("A-\x1b[31m1"), good_line("A-2")])
+
+    [outcome] = sync_sources(engine, settings, clock)
+
+    assert outcome.status == "ok", outcome.error
+    assert stored_rows(engine) == [("a.csv", "A-2", 3)]
+    assert rejected_input(engine) == [("books", "a.csv:2", "Mã hồ sơ holds a control character")]
+
+
+def test_a_receipt_in_year_1_is_rejected_and_the_audit_runs(tmp_path, engine, database_url):
+    from rules.audit import run_audit
+    settings = book_settings(tmp_path, database_url, "books")
+    write_csv(tmp_path / "books" / "a.csv", [HEADER_LINE, good_line("A-1", "01/01/0001 08:00"), good_line("A-2")])
+
+    [outcome] = sync_sources(engine, settings, clock)
+    audit = run_audit(engine, settings, as_of=NOW, now=NOW)
+
+    assert outcome.status == "ok", outcome.error
+    assert stored_rows(engine) == [("a.csv", "A-2", 3)]
+    assert rejected_input(engine) == [("books", "a.csv:2", "Ngày, giờ nhận hồ sơ is an impossible date "
+                                                           "(before 2000 or more than 10 years after the sync)")]
+    assert audit.as_of == NOW  # a year-1 receipt stored would overflow the audit's date arithmetic
