@@ -24,6 +24,7 @@ from reports.render import mask_name, vn_datetime
 from reports.workbook import write_workbook
 from rules.audit import AuditResult, audit_figures
 from rules.exemptions import Exemptions
+from rules.figures import Figures
 
 PROVINCE = "*"
 
@@ -113,7 +114,7 @@ class AgencyReport:
     period: ReportPeriod
     generated_at: datetime
     since: datetime | None            # the previous report to this recipient; None for the first
-    figures: dict | None              # the period's figures (None: no dossier in the period)
+    figures: Figures | None              # the period's figures (None: no dossier in the period)
     new: list[Breach]                 # first seen since the previous report
     still_open: list[Breach]          # open since before it, the oldest first
     exempted: list[Breach]
@@ -139,22 +140,22 @@ class AgencyRank:
     rank: int
     agency_code: str
     agency_name: str
-    figures: dict
+    figures: Figures
     open_breaches: int
 
 
 @dataclass(frozen=True)
 class TrendPoint:
     period: ReportPeriod
-    figures: dict | None
+    figures: Figures | None
 
     @property
     def on_time_rate(self) -> float | None:
-        return (self.figures or {}).get("on_time_rate")
+        return self.figures.on_time_rate if self.figures else None
 
     @property
     def entry_rate(self) -> float | None:
-        return (self.figures or {}).get("entry_rate")
+        return self.figures.entry_rate if self.figures else None
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ class ProvinceReport:
     period: ReportPeriod
     generated_at: datetime
     since: datetime | None
-    figures: dict | None
+    figures: Figures | None
     ranking: list[AgencyRank]
     trend: list[TrendPoint]
     rules: list[RuleCount]
@@ -228,10 +229,10 @@ class ReportBuilder:
     def province_report(self, period: ReportPeriod, since: datetime | None) -> ProvinceReport:
         audit = self.period_audit(period)
         open_by_agency = Counter(f.agency for f in self.current.findings if f.status == "open")
-        rows = [f for f in audit.figures if f["agency"] != PROVINCE]
-        rows.sort(key=lambda f: (_descending(f["on_time_rate"]), _descending(f["entry_rate"]), f["agency"]))
-        ranking = [AgencyRank(rank=i, agency_code=f["agency"], figures=f, open_breaches=open_by_agency[f["agency"]],
-                              agency_name=self._agency_names.get(f["agency"], f["agency"]))
+        rows = [f for f in audit.figures if f.agency != PROVINCE]
+        rows.sort(key=lambda f: (_descending(f.on_time_rate), _descending(f.entry_rate), f.agency))
+        ranking = [AgencyRank(rank=i, agency_code=f.agency, figures=f, open_breaches=open_by_agency[f.agency],
+                              agency_name=self._agency_names.get(f.agency, f.agency))
                    for i, f in enumerate(rows, start=1)]
         trend = [TrendPoint(p, _figures_of(self.period_audit(p), PROVINCE))
                  for p in recent_periods(period, TREND_LENGTH[period.kind])]
@@ -247,7 +248,7 @@ class ReportBuilder:
         attached = replace(
             audit,
             findings=[f for f in self.current.open_findings if agency is None or f.agency == agency],
-            figures=[f for f in audit.figures if agency is None or f["agency"] == agency],
+            figures=[f for f in audit.figures if agency is None or f.agency == agency],
         )
         data = io.BytesIO()
         write_workbook(attached, data, agency_names=self._agency_names)
@@ -255,7 +256,7 @@ class ReportBuilder:
 
     def agencies(self, period: ReportPeriod) -> list[str]:
         """Every agency with a dossier in the period or a finding now: the site's pages."""
-        codes = {f["agency"] for f in self.period_audit(period).figures if f["agency"] != PROVINCE}
+        codes = {f.agency for f in self.period_audit(period).figures if f.agency != PROVINCE}
         codes |= {f.agency for f in self.current.findings if f.agency}
         return sorted(codes)
 
@@ -333,12 +334,13 @@ class ReportBuilder:
         return applicants, fees
 
 
-def _targets(figures: dict | None) -> list[TargetLine]:
-    return [TargetLine(key, label, (figures or {}).get(key), target) for key, label, target in TARGETS]
+def _targets(figures: Figures | None) -> list[TargetLine]:
+    return [TargetLine(key, label, getattr(figures, key) if figures else None, target)
+            for key, label, target in TARGETS]
 
 
-def _figures_of(audit: AuditResult, agency: str) -> dict | None:
-    return next((f for f in audit.figures if f["agency"] == agency), None)
+def _figures_of(audit: AuditResult, agency: str) -> Figures | None:
+    return next((f for f in audit.figures if f.agency == agency), None)
 
 
 def _is_new(breach: Breach, since: datetime | None) -> bool:

@@ -20,6 +20,7 @@ from reports.compose import LIST_LIMIT, agency_message, province_message, wire_b
 from reports.content import AgencyRank, AgencyReport, Breach, ProvinceReport, RuleCount, StaleNotice, TrendPoint
 from reports.periods import recent_periods, report_period
 from reports.render import mask_name, number, percent, render, vn_date, vn_datetime, vnd
+from rules.figures import Figures
 
 # --- periods ------------------------------------------------------------------------------------
 
@@ -106,7 +107,7 @@ def breach(subject: str, rule: str = "ontime.overdue", **fields) -> Breach:
 
 def agency_report(**fields) -> AgencyReport:
     values = dict(agency_code=HEALTH, agency_name="Sở Y tế", period=PERIOD, generated_at=GENERATED,
-                  since=datetime(2026, 3, 30, 2, 0), figures=FIGURES, new=[breach("000.00.16.H59-260330-0001")],
+                  since=datetime(2026, 3, 30, 2, 0), figures=Figures(**FIGURES), new=[breach("000.00.16.H59-260330-0001")],
                   still_open=[breach("000.00.16.H59-260301-0007")], exempted=[], stale=[])
     return AgencyReport(**(values | fields))
 
@@ -163,10 +164,10 @@ def test_a_long_list_in_a_mail_stops_at_the_limit_and_points_to_the_attachment()
 
 
 def test_the_province_summary_ranks_agencies_and_draws_its_trend_without_script():
-    trend = [TrendPoint(p, dict(FIGURES, on_time_rate=0.5 + i / 20)) for i, p in enumerate(recent_periods(PERIOD, 7))]
+    trend = [TrendPoint(p, Figures(**dict(FIGURES, on_time_rate=0.5 + i / 20))) for i, p in enumerate(recent_periods(PERIOD, 7))]
     report = ProvinceReport(
-        period=PERIOD, generated_at=GENERATED, since=None, figures=dict(FIGURES, agency="*"),
-        ranking=[AgencyRank(1, HEALTH, "Sở Y tế", FIGURES, 3)], trend=trend,
+        period=PERIOD, generated_at=GENERATED, since=None, figures=Figures(**dict(FIGURES, agency="*")),
+        ranking=[AgencyRank(1, HEALTH, "Sở Y tế", Figures(**FIGURES), 3)], trend=trend,
         rules=[RuleCount("ontime.overdue", "Hồ sơ đang giải quyết đã quá hạn", 3, 1, 0)], stale=[STALE])
 
     html = render("province.html.j2", report=report)
