@@ -4,7 +4,7 @@ One snapshot per audit at the present moment (report_snapshot): its findings wit
 masked applicant, the fees and the exemption that covers each (report_finding), the names of the
 agencies (report_agency), the figures as of that moment (kept night after night, for trends),
 and the figures of each report period asked for, each as of the end of its period
-(report_figures). Of older snapshots only the figures as of their moment are kept.
+(report_figures). Of snapshots older than a day only the figures as of their moment are kept.
 
 Applicant names are masked here, as they are read, so a full name is never stored twice and never
 reaches a template or an attachment; ID numbers are never read.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
@@ -26,6 +26,7 @@ from rules.registry import RULES
 from rules.sql import end_of
 
 BATCH = 500
+KEPT_WHOLE = timedelta(days=1)
 # The findings whose subject is a dossier, hence have an applicant and fees.
 ABOUT_DOSSIERS = frozenset(rule.id for rule in RULES if rule.subject == "dossier")
 
@@ -54,9 +55,11 @@ def publish(engine: Engine, settings: Settings, audit: AuditResult,
     with engine.begin() as connection:
         snapshot = connection.execute(insert(ReportSnapshot).values(made_at=now, stale=audit.stale)
                                       .returning(ReportSnapshot.id)).scalar_one()
-        # Older snapshots keep only their figures as of their moment: one set a night, for trends.
-        connection.execute(delete(ReportFinding).where(ReportFinding.snapshot_id != snapshot))
-        connection.execute(delete(ReportFigures).where(ReportFigures.snapshot_id != snapshot,
+        # Snapshots older than a day keep only their figures as of their moment: one set a night,
+        # for trends. A younger one may still be rendering (a `motcua report` beside the night's run).
+        older = select(ReportSnapshot.id).where(ReportSnapshot.made_at < now - KEPT_WHOLE)
+        connection.execute(delete(ReportFinding).where(ReportFinding.snapshot_id.in_(older)))
+        connection.execute(delete(ReportFigures).where(ReportFigures.snapshot_id.in_(older),
                                                        ReportFigures.period_start.is_not(None)))
         _store_agencies(connection, snapshot)
         _store_findings(connection, snapshot, audit)

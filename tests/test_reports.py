@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 
@@ -281,7 +281,7 @@ def test_a_report_reads_only_what_the_audit_stage_stored(world):
     settings = load_settings(world.config(world.database_url))
     now = now_local()
     due = due_messages(settings, now.date())
-    first = audit_and_publish(world.engine, settings, now, due, due)
+    first = audit_and_publish(world.engine, settings, now - timedelta(days=1, seconds=1), due, due)
     second = audit_and_publish(world.engine, settings, now, due, due)
     period = report_period("day", now.date())
     report = ReportBuilder(world.engine, second.snapshot, now).agency_report(HEALTH, period, None)
@@ -290,7 +290,7 @@ def test_a_report_reads_only_what_the_audit_stage_stored(world):
         kept = {table: session.scalar(select(func.count()).select_from(table)
                                       .where(table.snapshot_id == first.snapshot))
                 for table in (ReportFinding, ReportFigures)}
-    # The night's figures are kept for trends; the findings only of the last snapshot.
+    # A snapshot older than a day keeps its figures as of its moment, for trends; nothing else.
     assert kept == {ReportFinding: 0, ReportFigures: len(first.audit.figures)}
 
     # Without a single row of the sources, the engine or the history, the same reports come out.
