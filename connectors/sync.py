@@ -24,6 +24,7 @@ from monitor.config import ConfigError, Settings
 from monitor.db import session_scope
 from monitor.models import SyncRun
 from monitor.sources import SourceSettings
+from monitor.terminal import render_table
 
 log = logging.getLogger(__name__)
 
@@ -136,14 +137,10 @@ def _finish_run(engine: Engine, outcome: SourceOutcome, clock: Callable[[], date
 def format_summary(outcomes: list[SourceOutcome]) -> str:
     """The table printed at the end of a sync, then each source's errors, rejections and notices."""
     header = ("source", "kind", "status", "read", "inserted", "updated", "rejected", "seconds")
-    table = [header] + [
+    lines = render_table(header, [
         (o.source, o.kind, o.status, f"{o.counts.read:,}", f"{o.counts.inserted:,}", f"{o.counts.updated:,}",
          f"{o.counts.rejected:,}", f"{(o.finished_at - o.started_at).total_seconds():.0f}")
-        for o in outcomes]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) if i < 3 else cell.rjust(width)
-                       for i, (cell, width) in enumerate(zip(row, widths))).rstrip()
-             for row in table]
+        for o in outcomes], right=range(3, len(header)))
     for o in outcomes:
         if o.error:
             lines.append(f"{o.source}: FAILED: {o.error}")

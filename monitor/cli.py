@@ -224,16 +224,16 @@ def exempt_list(run: Invocation) -> None:
     """Every exemption, with its state now."""
     from monitor.clock import now_local
     from monitor.db import session_scope
-    from reports.safe_text import terminal_text
+    from monitor.terminal import render_table
     from rules.exemptions import listing, state
 
     now = now_local()
     with session_scope(run.engine) as session:
-        for e in listing(session):
-            target = e.subject if e.subject else f"agency {e.agency_code}"
-            fields = (str(e.id), e.rule, target, f"until {e.until.isoformat()}", state(e, now), f"by {e.author}",
-                      e.reason)
-            click.echo("\t".join(map(terminal_text, fields)))
+        rows = [(e.id, e.rule, e.subject if e.subject else f"agency {e.agency_code}", e.until.isoformat(),
+                 state(e, now), e.author, e.reason) for e in listing(session)]
+    if rows:
+        click.echo("\n".join(render_table(("id", "rule", "subject", "until", "state", "by", "reason"), rows,
+                                           right=(0,))))
 
 
 @command(group=exempt_group, name="lift")
@@ -339,7 +339,7 @@ def demo(run: Invocation, output: Path, dossiers: int) -> int:
 
 def _say(text: str, err: bool = False) -> None:
     """A line with text from the store, for a terminal: its control characters shown, never obeyed."""
-    from reports.safe_text import terminal_text
+    from monitor.terminal import terminal_text
 
     click.echo(terminal_text(text), err=err)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, LargeBinary, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Numeric, Text, UniqueConstraint
 from pydantic import NaiveDatetime
 from sqlmodel import Field, SQLModel
 
@@ -265,3 +265,71 @@ class RunLock(SQLModel, table=True):
     holder: str
     acquired_at: LocalDatetime
     expires_at: LocalDatetime
+
+
+# --- What the audit stage stores for the reports (rules/publish.py), which read nothing else -----
+
+class ReportSnapshot(SQLModel, table=True):
+    """One audit at the present moment, as the reports read it: its findings, its stale sources,
+    the agencies' names, the figures of the report periods, and the figures as of that moment
+    (the night's snapshot, kept for trends; the findings of older snapshots are dropped)."""
+    __tablename__ = "report_snapshot"
+    id: int | None = Field(default=None, primary_key=True)
+    made_at: LocalDatetime                                      # T: the audit's moment
+    stale: list = Field(sa_column=Column(JSON, nullable=False))  # the audit's stale sources, as its JSON says
+
+
+class ReportAgency(SQLModel, table=True):
+    __tablename__ = "report_agency"
+    snapshot_id: int = Field(foreign_key="report_snapshot.id", primary_key=True, ondelete="CASCADE")
+    code: str = Field(primary_key=True, max_length=64)
+    name: str
+
+
+class ReportFinding(SQLModel, table=True):
+    """A finding of the snapshot with what a report shows of it: names, the masked applicant,
+    fees, and the exemption that covers it."""
+    __tablename__ = "report_finding"
+    id: int | None = Field(default=None, primary_key=True)      # the audit's order: rule, then subject
+    snapshot_id: int = Field(foreign_key="report_snapshot.id", index=True, ondelete="CASCADE")
+    rule: str = Field(max_length=48)
+    subject: str = Field(max_length=80)
+    agency: str | None = Field(default=None, max_length=64)
+    procedure: str | None = Field(default=None, max_length=64)
+    procedure_name: str | None = Field(default=None, sa_column=Column(Text))
+    applicant: str = ""                                         # masked (never the full name)
+    due_date: date | None = None
+    days_late: int | None = None
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16)                          # open, exempted
+    reason: str | None = Field(default=None, max_length=32)
+    first_seen: LocalDatetime | None = None
+    fee: int | None = Field(default=None, sa_column=Column(BigInteger))  # the dossier's fees (VND), for payment rules
+    exemption_reason: str | None = Field(default=None, sa_column=Column(Text))
+    exemption_until: date | None = None
+
+
+class ReportFigures(SQLModel, table=True):
+    """The figures of one agency (or "*") for a report period, or, without a period, as of the
+    snapshot's moment (rules.figures.Figures; the counts that need due dates may be unknown)."""
+    __tablename__ = "report_figures"
+    id: int | None = Field(default=None, primary_key=True)      # the audit's order: agencies, then "*"
+    snapshot_id: int = Field(foreign_key="report_snapshot.id", index=True, ondelete="CASCADE")
+    period_start: date | None = None
+    period_end: date | None = None
+    agency: str = Field(max_length=64)
+    received_total: int
+    received_online: int
+    received_offline: int
+    carried_over: int
+    resolved_total: int
+    resolved_early: int | None = None
+    resolved_on_time: int | None = None
+    resolved_late: int | None = None
+    in_progress_total: int
+    in_progress_within: int | None = None
+    in_progress_overdue: int | None = None
+    on_time_rate: float | None = None
+    entry_rate: float | None = None
+    sync_rate: float | None = None
+    online_payment_rate: float | None = None

@@ -9,10 +9,11 @@ the send stage always runs, so messages waiting from earlier runs still go out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from sqlalchemy import Engine, update
 
@@ -23,28 +24,49 @@ from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.models import NightlyRun
 from monitor.outputs import OutputFolder, protected_files
-from reports.content import ReportBuilder
-from reports.delivery import (DeliveryReport, Queued, Rendered, due_messages, queue_reports, render_due, send_due,
-                              write_eml)
-from reports.periods import report_period
+from reports.content import PROVINCE, ReportBuilder, periods_needed
+from reports.delivery import (DeliveryReport, Due, Queued, Rendered, due_messages, not_yet_queued, periods_of,
+                              queue_reports, render_due, send_due, write_eml)
+from reports.periods import ReportPeriod, report_period
 from reports.site import Site, write_site
 from rules.audit import AuditResult, run_audit
+from rules.publish import publish
 
 log = logging.getLogger(__name__)
 
 OK, PARTIAL, FAILED, LOCKED, SKIPPED = "ok", "partial", "failed", "locked", "skipped"
 INTERRUPTED = "interrupted: the process ended before the run finished"
 DRY_RUN_FOLDER = "report-output"  # where --dry-run writes without --output
+T = TypeVar("T")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Stage:
+    """A stage's line in the run record."""
     name: str
     status: str
     detail: str
 
     def line(self) -> str:
         return f"{self.name} {self.status} {self.detail}".rstrip()
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    """What a stage gives the next stages (`value`), and how it went."""
+    value: T
+    status: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Audited:
+    """The audit stage's result: the audit at the present moment, the snapshot it stored for the
+    reports, and the messages due, of which `todo` are not queued yet."""
+    audit: AuditResult
+    snapshot: int
+    due: list[Due]
+    todo: list[Due]
 
 
 @dataclass
@@ -87,71 +109,89 @@ def send_outbox(engine: Engine, settings: Settings, clock: Callable[[], datetime
         return send_due(engine, settings.mail, clock(), _mail_credentials(settings))
 
 
+def audit_and_publish(engine: Engine, settings: Settings, now: datetime, due: list[Due],
+                      todo: list[Due], extra: Iterable[ReportPeriod] = ()) -> Audited:
+    """The audit at `now` (which updates the findings history), then what the reports of `todo`
+    (and the `extra` periods) need stored for them: the reports only read that."""
+    audit = run_audit(engine, settings, as_of=now, now=now)
+    periods = periods_of(todo) | set(extra)
+    snapshot = publish(engine, settings, audit, [(p.start, p.end) for p in periods])
+    return Audited(audit, snapshot, due, todo)
+
+
 class _NightlyRun:
+    """The stages, each a method that takes what the stages before it gave and returns a `Done`.
+    The run record gets a line per stage as it ends."""
+
     def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], datetime], lease: runlock.Lease):
         self.engine, self.settings, self.clock, self.lease = engine, settings, clock, lease
-        self.outcome = NightlyOutcome(status=OK)
+        self.stages: list[Stage] = []
+        self.run_id: int | None = None
 
     def run(self) -> NightlyOutcome:
         self._start_record()
-        self._stage("sync", self._sync)
-        audit_ok = self._stage("audit", self._audit)
-        if audit_ok:
-            self._stage("report", self._report)
+        failed_sources = self._stage("sync", self._sync)
+        audited = self._stage("audit", self._audit)
+        if audited is not None:
+            self._stage("report", self._report, audited)
         else:
             self._record(Stage("report", SKIPPED, "no audit"))
-        self._stage("send", self._send)
-        self._finish_record()
-        return self.outcome
+        delivery = self._stage("send", self._send)
+        status = self._finish_record()
+        return NightlyOutcome(status=status, run_id=self.run_id, stages=list(self.stages),
+                              failed_sources=failed_sources or [], audit=audited.audit if audited else None,
+                              delivery=delivery)
 
-    # --- the stages: each returns (status, detail) -------------------------------------------
+    # --- the stages ------------------------------------------------------------------------------
 
-    def _sync(self) -> tuple[str, str]:
+    def _sync(self) -> Done[list[str]]:
         outcomes = sync_sources(self.engine, self.settings, self.clock)
-        self.outcome.failed_sources = [o.source for o in outcomes if o.status == SOURCE_FAILED]
+        failed = [o.source for o in outcomes if o.status == SOURCE_FAILED]
         detail = "; ".join(f"{o.source} {o.status}" + (f" ({o.error})" if o.error else "") for o in outcomes)
-        return (PARTIAL if self.outcome.failed_sources else OK), detail or "no source configured"
+        return Done(failed, PARTIAL if failed else OK, detail or "no source configured")
 
-    def _audit(self) -> tuple[str, str]:
-        now = self.clock()
+    def _audit(self) -> Done[Audited]:
         # As of now, complete: the audit that updates the findings history.
-        audit = self.outcome.audit = run_audit(self.engine, self.settings, as_of=now, now=now)
+        now = self.clock()
+        due = due_messages(self.settings, now.date())
+        audited = audit_and_publish(self.engine, self.settings, now, due, not_yet_queued(self.engine, due))
+        audit = audited.audit
         stale = f", stale: {', '.join(s['source'] for s in audit.stale)}" if audit.stale else ""
         exempted = len(audit.findings) - len(audit.open_findings)
-        return OK, f"{len(audit.open_findings)} open findings, {exempted} exempted{stale}"
+        return Done(audited, OK, f"{len(audit.open_findings)} open findings, {exempted} exempted{stale}")
 
-    def _report(self) -> tuple[str, str]:
+    def _report(self, audited: Audited) -> Done[Queued]:
         now = self.clock()
-        builder = ReportBuilder(self.engine, self.settings, self.outcome.audit, now)
-        queued = queue_reports(self.engine, self.settings, builder, now)
-        return OK, f"{len(queued.queued)} queued, {len(queued.already)} already queued"
+        builder = ReportBuilder(self.engine, audited.snapshot, now)
+        queued = queue_reports(self.engine, builder, audited.due, audited.todo, self.settings.mail.sender, now)
+        return Done(queued, OK, f"{len(queued.queued)} queued, {len(queued.already)} already queued")
 
-    def _send(self) -> tuple[str, str]:
-        report = self.outcome.delivery = send_due(self.engine, self.settings.mail, self.clock(),
-                                                  _mail_credentials(self.settings))
+    def _send(self) -> Done[DeliveryReport]:
+        report = send_due(self.engine, self.settings.mail, self.clock(), _mail_credentials(self.settings))
         trouble = report.retrying or report.undeliverable or report.refused
-        return (PARTIAL if trouble else OK), report.summary()
+        return Done(report, PARTIAL if trouble else OK, report.summary())
 
     # --- bookkeeping ---------------------------------------------------------------------------
 
-    def _stage(self, name: str, body: Callable[[], tuple[str, str]]) -> bool:
+    def _stage(self, name: str, body: Callable[..., Done[T]], *inputs) -> T | None:
+        """Run a stage on the results of earlier ones; its result, or None when it raised."""
         self.lease.check()
         log.info("nightly: %s", name)
         try:
-            status, detail = body()
+            done = body(*inputs)
         except Exception as exc:  # noqa: BLE001  recorded; the stages that do not need this one still run
             log.exception("nightly: %s failed", name)
             self._record(Stage(name, FAILED, f"{type(exc).__name__}: {exc}"))
-            return False
-        self._record(Stage(name, status, detail))
-        return True
+            return None
+        self._record(Stage(name, done.status, done.detail))
+        return done.value
 
     def _record(self, stage: Stage) -> None:
-        self.outcome.stages.append(stage)
+        self.stages.append(stage)
         log.log(logging.INFO if stage.status in (OK, SKIPPED) else logging.WARNING, "nightly: %s", stage.line())
         with session_scope(self.engine) as session:
-            session.execute(update(NightlyRun).where(NightlyRun.id == self.outcome.run_id)
-                            .values(stages="\n".join(s.line() for s in self.outcome.stages)))
+            session.execute(update(NightlyRun).where(NightlyRun.id == self.run_id)
+                            .values(stages="\n".join(s.line() for s in self.stages)))
 
     def _start_record(self) -> None:
         with session_scope(self.engine) as session:
@@ -161,14 +201,15 @@ class _NightlyRun:
             run = NightlyRun(started_at=self.clock(), status="running")
             session.add(run)
             session.flush()
-            self.outcome.run_id = run.id
+            self.run_id = run.id
 
-    def _finish_record(self) -> None:
-        statuses = {s.status for s in self.outcome.stages}
-        self.outcome.status = FAILED if FAILED in statuses else PARTIAL if PARTIAL in statuses else OK
+    def _finish_record(self) -> str:
+        statuses = {s.status for s in self.stages}
+        status = FAILED if FAILED in statuses else PARTIAL if PARTIAL in statuses else OK
         with session_scope(self.engine) as session:
-            session.execute(update(NightlyRun).where(NightlyRun.id == self.outcome.run_id)
-                            .values(status=self.outcome.status, finished_at=self.clock()))
+            session.execute(update(NightlyRun).where(NightlyRun.id == self.run_id)
+                            .values(status=status, finished_at=self.clock()))
+        return status
 
 
 @dataclass
@@ -186,18 +227,23 @@ class ReportOutcome:
 def run_report(engine: Engine, settings: Settings, clock: Callable[[], datetime], *, period_kind: str | None = None,
                send: bool = False, dry_run: bool = False, output: Path | None = None) -> ReportOutcome:
     """Render the reports of the last complete period; with `send`, queue and mail them (each key once);
-    with `dry_run`, write them as .eml files under `output` and change nothing else.
+    with `dry_run`, write them as .eml files under `output` and send or queue nothing.
 
-    Like `motcua audit`, it updates nothing but the findings history."""
+    Like the nightly run, it runs the audit stage (which updates the findings history and stores
+    a snapshot for the reports), then renders from that snapshot."""
     # The folder first: a missing parent is a usage error before any work is done.
     folder = (OutputFolder.open(output or Path(DRY_RUN_FOLDER), protected_files(settings))
               if output is not None or dry_run else None)
     now = clock()
-    outcome = ReportOutcome(audit=run_audit(engine, settings, as_of=now, now=now))
-    builder = ReportBuilder(engine, settings, outcome.audit, now)
+    due = due_messages(settings, now.date(), period_kind)
+    site_period = report_period(period_kind or "day", now.date()) if output is not None else None
+    # The site shows the province's report and every agency's of its period.
+    audited = audit_and_publish(engine, settings, now, due, due,
+                                periods_needed([(PROVINCE, site_period)]) if site_period else ())
+    outcome = ReportOutcome(audit=audited.audit)
+    builder = ReportBuilder(engine, audited.snapshot, now)
     if dry_run:
-        rendered = render_due(engine, builder, due_messages(settings, now.date(), period_kind), settings.mail.sender)
-        outcome.eml = write_eml(folder.subfolder("mail"), rendered)
+        outcome.eml = write_eml(folder.subfolder("mail"), render_due(engine, builder, due, settings.mail.sender))
     elif send:
         # The outbox's sender must be alone: a nightly run sending the same messages would repeat them.
         lease = runlock.take(engine, runlock.NIGHTLY, clock)
@@ -205,13 +251,13 @@ def run_report(engine: Engine, settings: Settings, clock: Callable[[], datetime]
             outcome.locked, outcome.holder = True, runlock.current_holder(engine, runlock.NIGHTLY)
             return outcome
         with lease:
-            outcome.queued = queue_reports(engine, settings, builder, now, period_kind)
+            outcome.queued = queue_reports(engine, builder, due, not_yet_queued(engine, due), settings.mail.sender,
+                                           now)
             outcome.delivery = send_due(engine, settings.mail, clock(), _mail_credentials(settings))
     else:
-        outcome.rendered = render_due(engine, builder, due_messages(settings, now.date(), period_kind),
-                                      settings.mail.sender)
-    if output is not None:
-        outcome.site = write_site(folder, builder, report_period(period_kind or "day", now.date()))
+        outcome.rendered = render_due(engine, builder, due, settings.mail.sender)
+    if site_period is not None:
+        outcome.site = write_site(folder, builder, site_period)
     return outcome
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import csv
 import json
-from json.encoder import encode_basestring
 from collections import Counter
 from typing import TextIO
 
-from reports.safe_text import terminal_text
-from rules.audit import EXEMPTED, OPEN, AuditFinding, AuditResult
-from rules.figures import COUNTS, RATES
+from monitor.terminal import render_table, terminal_text
+from rules.audit import EXEMPTED, OPEN, AuditFinding, AuditResult, finding_json
+from rules.figures import COUNTS, RATES, Figures
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 JSON_SLICE = 10_000
@@ -25,25 +24,6 @@ JSON_SLICE = 10_000
 FINDING_COLUMNS = ("rule", "subject", "agency", "procedure", "due_date", "days_late", "reason", "status",
                    "first_seen", "detail")
 
-# Headings of the figures, in Vietnamese as on the official statistics form.
-FIGURE_HEADINGS = {
-    "agency": "Đơn vị",
-    "received_total": "Tiếp nhận",
-    "received_online": "Trực tuyến",
-    "received_offline": "Trực tiếp, BCCI",
-    "carried_over": "Kỳ trước chuyển qua",
-    "resolved_total": "Đã giải quyết",
-    "resolved_early": "Trả trước hạn",
-    "resolved_on_time": "Trả đúng hạn",
-    "resolved_late": "Trả quá hạn",
-    "in_progress_total": "Đang giải quyết",
-    "in_progress_within": "Trong hạn",
-    "in_progress_overdue": "Quá hạn",
-    "on_time_rate": "Tỷ lệ đúng hạn",
-    "entry_rate": "Tỷ lệ nhập",
-    "sync_rate": "Tỷ lệ đồng bộ",
-    "online_payment_rate": "Tỷ lệ TT trực tuyến",
-}
 RULE_HEADINGS = ("Quy tắc", "Vi phạm", "Miễn trừ")
 FINDING_HEADINGS = ("Mã", "Đơn vị", "Hạn", "Trễ (ngày LV)", "Trạng thái", "Chi tiết")
 
@@ -79,29 +59,6 @@ def write_json(result: AuditResult, out: TextIO) -> None:
     out.write("]" + tail + "\n")
 
 
-def finding_json(finding: AuditFinding) -> str:
-    """`json.dumps(finding.to_json())`, compact, to the character, written directly: a dict per
-    finding through the encoder takes three times as long, and an audit has hundreds of
-    thousands of findings."""
-    f = finding
-    text = (f'{{"rule":{_string(f.rule)},"subject":{_string(f.subject)},"agency":{_string(f.agency)},'
-            f'"procedure":{_string(f.procedure)}')
-    if f.shows_due_date:
-        text += f',"due_date":{_string(f.due_date.isoformat() if f.due_date else None)}'
-    text += f',"detail":{_string(f.detail)},"status":{_string(f.status)}'
-    if f.reason is not None:
-        text += f',"reason":{_string(f.reason)}'
-    if f.days_late is not None:
-        text += f',"days_late":{int(f.days_late)!r}'
-    if f.first_seen is not None:
-        text += f',"first_seen":{_string(f.first_seen.isoformat(timespec="seconds"))}'
-    return text + "}"
-
-
-def _string(value: str | None) -> str:
-    return "null" if value is None else encode_basestring(value)
-
-
 def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -123,20 +80,22 @@ def write_table(result: AuditResult, out: TextIO) -> None:
                      f"bỏ qua: {', '.join(stale['skipped_rules'])}")
     if result.stale:
         lines.append("")
-    lines += _grid([FIGURE_HEADINGS[k] for k in FIGURE_HEADINGS],
-                   [[f["agency"], *(f[k] for k in COUNTS), *(_percent(f[k]) for k in RATES)] for f in result.figures])
+    headings = Figures.headings()
+    lines += render_table(list(headings.values()), [
+        [f.agency, *(getattr(f, k) for k in COUNTS), *(_percent(getattr(f, k)) for k in RATES)]
+        for f in result.figures], right=range(1, len(headings)))
     by_rule: dict[str, list[AuditFinding]] = {}
     for finding in result.findings:
         by_rule.setdefault(finding.rule, []).append(finding)
     lines.append("")
     counts = {rule: Counter(f.status for f in findings) for rule, findings in by_rule.items()}
-    lines += _grid(RULE_HEADINGS, [[rule, c[OPEN], c[EXEMPTED]] for rule, c in counts.items()])
+    lines += render_table(RULE_HEADINGS, [[rule, c[OPEN], c[EXEMPTED]] for rule, c in counts.items()], right=(1, 2))
     for rule, findings in by_rule.items():
         lines += ["", f"{rule} ({len(findings)})"]
-        lines += _grid(FINDING_HEADINGS, [
+        lines += render_table(FINDING_HEADINGS, [
             [f.subject, f.agency or "", f.due_date.isoformat() if f.due_date else "",
              "" if f.days_late is None else f.days_late,
-             "miễn trừ" if f.status == EXEMPTED else "vi phạm", f.detail] for f in findings])
+             "miễn trừ" if f.status == EXEMPTED else "vi phạm", f.detail] for f in findings], right=(3,))
     if not result.findings:
         lines += ["", "Không có vi phạm."]
     # Source text reaches a terminal here: its control characters are shown, never obeyed.
@@ -145,18 +104,3 @@ def write_table(result: AuditResult, out: TextIO) -> None:
 
 def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate:.1%}"
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) or (isinstance(value, str) and (value.endswith("%") or value == "—"))
-
-
-def _grid(headings, rows) -> list[str]:
-    """Columns padded to their widest cell; numbers to the right."""
-    cells = [[str(h) for h in headings]] + [[str(v) for v in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headings))]
-    numeric = [bool(rows) and all(_is_number(row[i]) for row in rows) for i in range(len(headings))]
-
-    def line(row):
-        return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(row, widths, numeric)).rstrip()
-    return [line(cells[0]), line(["-" * w for w in widths]), *(line(row) for row in cells[1:])]

@@ -1,8 +1,8 @@
 """What a report says: the data of an agency report and of the province summary.
 
-Gathered from the audit (findings at the present moment, figures per period) and from the store
-(names of agencies and procedures, applicants, fees). Applicant names are masked here, as they
-are read, so a full name never reaches a template or an attachment; ID numbers are never read.
+Read from what the audit stage stored (rules/publish.py): the findings at the present moment with
+their names, masked applicants, fees and exemptions, and the figures of each report period. A
+report never runs the engine nor reads the sources' tables.
 """
 from __future__ import annotations
 
@@ -13,18 +13,17 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, select
 
-from monitor.config import Settings
 from monitor.db import session_scope
-from monitor.models import Agency, Dossier, Fee, Procedure
+from monitor.models import ReportAgency, ReportFigures, ReportFinding, ReportSnapshot
 from monitor.sources import kind_label
 from reports.periods import ReportPeriod, recent_periods
-from reports.render import mask_name, vn_datetime
+from reports.render import vn_datetime
 from reports.workbook import write_workbook
 from rules import registry
-from rules.audit import AuditResult, audit_figures
-from rules.exemptions import Exemptions
+from rules.audit import OPEN, AuditFinding, AuditResult
+from rules.figures import FIGURE_NAMES, Figures
 
 PROVINCE = "*"
 
@@ -113,7 +112,7 @@ class AgencyReport:
     period: ReportPeriod
     generated_at: datetime
     since: datetime | None            # the previous report to this recipient; None for the first
-    figures: dict | None              # the period's figures (None: no dossier in the period)
+    figures: Figures | None              # the period's figures (None: no dossier in the period)
     new: list[Breach]                 # first seen since the previous report
     still_open: list[Breach]          # open since before it, the oldest first
     exempted: list[Breach]
@@ -139,22 +138,22 @@ class AgencyRank:
     rank: int
     agency_code: str
     agency_name: str
-    figures: dict
+    figures: Figures
     open_breaches: int
 
 
 @dataclass(frozen=True)
 class TrendPoint:
     period: ReportPeriod
-    figures: dict | None
+    figures: Figures | None
 
     @property
     def on_time_rate(self) -> float | None:
-        return (self.figures or {}).get("on_time_rate")
+        return self.figures.on_time_rate if self.figures else None
 
     @property
     def entry_rate(self) -> float | None:
-        return (self.figures or {}).get("entry_rate")
+        return self.figures.entry_rate if self.figures else None
 
 
 @dataclass(frozen=True)
@@ -171,7 +170,7 @@ class ProvinceReport:
     period: ReportPeriod
     generated_at: datetime
     since: datetime | None
-    figures: dict | None
+    figures: Figures | None
     ranking: list[AgencyRank]
     trend: list[TrendPoint]
     rules: list[RuleCount]
@@ -191,33 +190,44 @@ class ProvinceReport:
 
 
 class ReportBuilder:
-    """Builds the reports of one run from the audit at the present moment (`current`).
+    """Builds the reports of one run from a snapshot the audit stage stored (rules/publish.py):
+    the findings at its moment, and the figures of each report period, counted once per period.
+    It reads those tables and nothing else."""
 
-    Figures come from the figures of each report period, as of its end, counted once per period.
-    """
-
-    def __init__(self, engine: Engine, settings: Settings, current: AuditResult, now: datetime):
-        self.engine = engine
-        self.settings = settings
-        self.current = current
+    def __init__(self, engine: Engine, snapshot: int, now: datetime):
         self.now = now
-        self._period_audits: dict[ReportPeriod, AuditResult] = {}
+        with session_scope(engine) as session:
+            self.stale_json = session.get(ReportSnapshot, snapshot).stale
+            self._agency_names = dict(session.execute(
+                select(ReportAgency.code, ReportAgency.name).where(ReportAgency.snapshot_id == snapshot)).all())
+            # Rows, not model objects: a province has hundreds of thousands of findings.
+            findings = ReportFinding.__table__
+            self.findings = session.execute(
+                select(findings).where(findings.c.snapshot_id == snapshot).order_by(findings.c.id)).all()
+            self._figures: dict[tuple[date, date] | None, list[Figures]] = {}
+            figures = ReportFigures.__table__
+            for row in session.execute(select(figures).where(figures.c.snapshot_id == snapshot)
+                                       .order_by(figures.c.id)):
+                period = (row.period_start, row.period_end) if row.period_start else None
+                self._figures.setdefault(period, []).append(
+                    Figures(**{name: getattr(row, name) for name in FIGURE_NAMES}))
 
     def period_audit(self, period: ReportPeriod) -> AuditResult:
-        """The figures of a period (its findings are not needed: the reports show those of now)."""
-        if period not in self._period_audits:
-            self._period_audits[period] = audit_figures(
-                self.engine, self.settings, as_of=period.end_moment, now=self.now,
-                period=(period.start, period.end))
-        return self._period_audits[period]
+        """The figures of a period, as the audit stage stored them (its findings are not needed:
+        the reports show those of now)."""
+        figures = self._figures.get((period.start, period.end))
+        if figures is None:
+            raise LookupError(f"the audit stage stored no figures for the period {period.label}")
+        return AuditResult(as_of=period.end_moment, period=(period.start, period.end), findings=[],
+                           stale=self.stale_json, figures=figures, skipped_rules=set())
 
     def agency_report(self, agency_code: str, period: ReportPeriod, since: datetime | None) -> AgencyReport:
-        findings = [f for f in self.current.findings if f.agency == agency_code]
-        breaches = self._breaches(findings)
-        open_ = [b for b, f in zip(breaches, findings) if f.status == "open"]
+        findings = [f for f in self.findings if f.agency == agency_code]
+        breaches = [self._breach(f) for f in findings]
+        open_ = [b for b, f in zip(breaches, findings) if f.status == OPEN]
         new = sorted((b for b in open_ if _is_new(b, since)), key=_most_urgent_first)
         still_open = sorted((b for b in open_ if not _is_new(b, since)), key=_oldest_first)
-        exempted = sorted((b for b, f in zip(breaches, findings) if f.status != "open"), key=_most_urgent_first)
+        exempted = sorted((b for b, f in zip(breaches, findings) if f.status != OPEN), key=_most_urgent_first)
         return AgencyReport(
             agency_code=agency_code, agency_name=self._agency_names.get(agency_code, agency_code),
             period=period, generated_at=self.now, since=since,
@@ -227,14 +237,13 @@ class ReportBuilder:
 
     def province_report(self, period: ReportPeriod, since: datetime | None) -> ProvinceReport:
         audit = self.period_audit(period)
-        open_by_agency = Counter(f.agency for f in self.current.findings if f.status == "open")
-        rows = [f for f in audit.figures if f["agency"] != PROVINCE]
-        rows.sort(key=lambda f: (_descending(f["on_time_rate"]), _descending(f["entry_rate"]), f["agency"]))
-        ranking = [AgencyRank(rank=i, agency_code=f["agency"], figures=f, open_breaches=open_by_agency[f["agency"]],
-                              agency_name=self._agency_names.get(f["agency"], f["agency"]))
+        open_by_agency = Counter(f.agency for f in self.findings if f.status == OPEN)
+        rows = [f for f in audit.figures if f.agency != PROVINCE]
+        rows.sort(key=lambda f: (_descending(f.on_time_rate), _descending(f.entry_rate), f.agency))
+        ranking = [AgencyRank(rank=i, agency_code=f.agency, figures=f, open_breaches=open_by_agency[f.agency],
+                              agency_name=self._agency_names.get(f.agency, f.agency))
                    for i, f in enumerate(rows, start=1)]
-        trend = [TrendPoint(p, _figures_of(self.period_audit(p), PROVINCE))
-                 for p in recent_periods(period, TREND_LENGTH[period.kind])]
+        trend = [TrendPoint(p, _figures_of(self.period_audit(p), PROVINCE)) for p in trend_periods(period)]
         return ProvinceReport(
             period=period, generated_at=self.now, since=since, figures=_figures_of(audit, PROVINCE),
             ranking=ranking, trend=trend, rules=self._rule_counts(since), stale=self.stale,
@@ -246,8 +255,9 @@ class ReportBuilder:
         audit = self.period_audit(period)
         attached = replace(
             audit,
-            findings=[f for f in self.current.open_findings if agency is None or f.agency == agency],
-            figures=[f for f in audit.figures if agency is None or f["agency"] == agency],
+            findings=[_audit_finding(f) for f in self.findings
+                      if f.status == OPEN and (agency is None or f.agency == agency)],
+            figures=[f for f in audit.figures if agency is None or f.agency == agency],
         )
         data = io.BytesIO()
         write_workbook(attached, data, agency_names=self._agency_names)
@@ -255,30 +265,20 @@ class ReportBuilder:
 
     def agencies(self, period: ReportPeriod) -> list[str]:
         """Every agency with a dossier in the period or a finding now: the site's pages."""
-        codes = {f["agency"] for f in self.period_audit(period).figures if f["agency"] != PROVINCE}
-        codes |= {f.agency for f in self.current.findings if f.agency}
+        codes = {f.agency for f in self.period_audit(period).figures if f.agency != PROVINCE}
+        codes |= {f.agency for f in self.findings if f.agency}
         return sorted(codes)
 
     @cached_property
     def stale(self) -> list[StaleNotice]:
         return [StaleNotice(source=s["source"], kind=s["kind"], last_success=_as_datetime(s.get("last_success")),
                             reason=s.get("reason"), skipped_rules=tuple(s.get("skipped_rules") or ()))
-                for s in self.current.stale]
-
-    @cached_property
-    def _agency_names(self) -> dict[str, str]:
-        with session_scope(self.engine) as session:
-            return dict(session.execute(select(Agency.code, Agency.name)).all())
-
-    @cached_property
-    def _procedure_names(self) -> dict[str, str | None]:
-        with session_scope(self.engine) as session:
-            return dict(session.execute(select(Procedure.code, Procedure.name)).all())
+                for s in self.stale_json]
 
     def _rule_counts(self, since: datetime | None) -> list[RuleCount]:
         open_, new, exempted = Counter(), Counter(), Counter()
-        for f in self.current.findings:
-            if f.status == "open":
+        for f in self.findings:
+            if f.status == OPEN:
                 open_[f.rule] += 1
                 new[f.rule] += since is None or (f.first_seen or self.now) > since
             else:
@@ -286,59 +286,50 @@ class ReportBuilder:
         rules = sorted(open_.keys() | exempted.keys(), key=lambda rule: (-open_[rule], registry.by_id(rule).urgency))
         return [RuleCount(rule, registry.by_id(rule).title, open_[rule], new[rule], exempted[rule]) for rule in rules]
 
-    def _breaches(self, findings: list) -> list[Breach]:
-        dossier_codes = [f.subject for f in findings if registry.by_id(f.rule).subject == "dossier"]
-        applicants, fees = self._dossier_facts(dossier_codes)
-        return [
-            Breach(
-                rule=f.rule, subject=f.subject, procedure_code=f.procedure,
-                procedure_name=self._procedure_names.get(f.procedure) if f.procedure else None,
-                applicant=applicants.get(f.subject, ""), due_date=f.due_date, days_late=f.days_late,
-                detail=f.detail,
-                # The history knows every finding of an audit at the present moment; one it does
-                # not know yet is first seen now.
-                first_seen=f.first_seen or self.now,
-                fee=fees.get(f.subject) if registry.by_id(f.rule).shows_fee else None,
-                exemption=self._exemption_reason(f) if f.status != "open" else None,
-            )
-            for f in findings
-        ]
-
-    def _exemption_reason(self, finding) -> str:
-        """Why a finding is exempted: the exemption in force now that covers it."""
-        exemption = self._exemptions.covering(finding.rule, finding.subject, finding.agency)
-        if exemption is None:
-            return "được miễn trừ"
-        return f"{exemption.reason} (đến hết ngày {exemption.until:%d/%m/%Y})"
-
-    @cached_property
-    def _exemptions(self) -> Exemptions:
-        with self.engine.connect() as connection:
-            return Exemptions(connection, self.now)
-
-    def _dossier_facts(self, codes: Iterable[str]) -> tuple[dict[str, str], dict[str, int]]:
-        """Masked applicant names and total fees of the dossiers, read in batches."""
-        codes = sorted(set(codes))
-        applicants: dict[str, str] = {}
-        fees: dict[str, int] = {}
-        with session_scope(self.engine) as session:
-            for start in range(0, len(codes), 500):
-                batch = codes[start:start + 500]
-                for code, name in session.execute(
-                        select(Dossier.code, Dossier.applicant_name).where(Dossier.code.in_(batch))):
-                    applicants[code] = mask_name(name)
-                fees.update(session.execute(
-                    select(Fee.dossier_code, func.sum(Fee.amount))
-                    .where(Fee.dossier_code.in_(batch)).group_by(Fee.dossier_code)).all())
-        return applicants, fees
+    def _breach(self, f: Row) -> Breach:
+        return Breach(
+            rule=f.rule, subject=f.subject, procedure_code=f.procedure, procedure_name=f.procedure_name,
+            applicant=f.applicant, due_date=f.due_date, days_late=f.days_late, detail=f.detail,
+            # The history knows every finding of an audit at the present moment; one it does
+            # not know yet is first seen now.
+            first_seen=f.first_seen or self.now, fee=f.fee,
+            exemption=_exemption_text(f) if f.status != OPEN else None,
+        )
 
 
-def _targets(figures: dict | None) -> list[TargetLine]:
-    return [TargetLine(key, label, (figures or {}).get(key), target) for key, label, target in TARGETS]
+def periods_needed(due: Iterable[tuple[str, ReportPeriod]]) -> set[ReportPeriod]:
+    """The periods whose figures the reports of `due` (agency code, period) show: each report's
+    period, and for the province's report the periods of its trend."""
+    periods: set[ReportPeriod] = set()
+    for agency, period in due:
+        periods |= set(trend_periods(period)) if agency == PROVINCE else {period}
+    return periods
 
 
-def _figures_of(audit: AuditResult, agency: str) -> dict | None:
-    return next((f for f in audit.figures if f["agency"] == agency), None)
+def trend_periods(period: ReportPeriod) -> list[ReportPeriod]:
+    """The periods the province trend shows, ending with `period`."""
+    return recent_periods(period, TREND_LENGTH[period.kind])
+
+
+def _exemption_text(finding: Row) -> str:
+    """Why a finding is exempted: the exemption in force that covers it."""
+    if finding.exemption_reason is None:
+        return "được miễn trừ"
+    return f"{finding.exemption_reason} (đến hết ngày {finding.exemption_until:%d/%m/%Y})"
+
+
+def _audit_finding(f: Row) -> AuditFinding:
+    return AuditFinding(f.rule, f.subject, f.agency, f.procedure, f.due_date, f.detail, f.status, f.reason,
+                        f.days_late, f.first_seen)
+
+
+def _targets(figures: Figures | None) -> list[TargetLine]:
+    return [TargetLine(key, label, getattr(figures, key) if figures else None, target)
+            for key, label, target in TARGETS]
+
+
+def _figures_of(audit: AuditResult, agency: str) -> Figures | None:
+    return next((f for f in audit.figures if f.agency == agency), None)
 
 
 def _is_new(breach: Breach, since: datetime | None) -> bool:

@@ -27,7 +27,7 @@ from monitor.db import session_scope, upsert
 from monitor.models import OutboxMessage
 from monitor.outputs import OutputFolder
 from reports.compose import agency_message, province_message, wire_bytes
-from reports.content import PROVINCE, ReportBuilder
+from reports.content import PROVINCE, ReportBuilder, periods_needed
 from reports.periods import ReportPeriod, report_period
 from reports.safe_text import distinct_file_stem, file_name_part
 
@@ -151,14 +151,17 @@ class Queued:
     already: list[str]   # keys an earlier run had queued: not rendered again
 
 
-def queue_reports(engine: Engine, settings: Settings, builder: ReportBuilder, now: datetime,
-                  period_kind: str | None = None) -> Queued:
-    """Stages 1 to 4: what each recipient is due, less what is queued already, rendered and stored."""
-    due = due_messages(settings, now.date(), period_kind)
-    todo = not_yet_queued(engine, due)
-    rendered = render_due(engine, builder, todo, settings.mail.sender)
+def queue_reports(engine: Engine, builder: ReportBuilder, due: list[Due], todo: list[Due], sender: str,
+                  now: datetime) -> Queued:
+    """Stages 3 and 4: what each recipient is due and not yet queued (`todo`, stage 2), rendered and stored."""
+    rendered = render_due(engine, builder, todo, sender)
     store(engine, rendered, now)
     return Queued(queued=[r.due.key for r in rendered], already=[d.key for d in due if d not in todo])
+
+
+def periods_of(due: Iterable[Due]) -> set[ReportPeriod]:
+    """The periods whose figures the messages show (the audit stage stores those)."""
+    return periods_needed((d.recipient.agency, d.period) for d in due)
 
 
 # --- 5. send, mark, retry later -----------------------------------------------------------------

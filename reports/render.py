@@ -6,27 +6,12 @@ because `&amp;` in a text mail would be wrong and text/plain runs nothing anyway
 """
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
 from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 NOT_COMPUTED = "—"
-
-
-def mask_name(name: str | None) -> str:
-    """An applicant's name as a report may show it: the family name, then initials.
-
-    "Nguyễn Văn An" -> "Nguyễn V. A."; a one-word name keeps only its initial.
-    """
-    words = unicodedata.normalize("NFC", name or "").split()
-    if not words:
-        return ""
-    initials = [f"{word[0]}." for word in words[1:]]
-    if not initials:
-        return f"{words[0][0]}."
-    return " ".join([words[0], *initials])
 
 
 def vn_date(value: date | datetime | None) -> str:

@@ -6,9 +6,8 @@ rule, applied there and nowhere else, so no source text can stop a report:
 
 - XLSX cells: the characters XML 1.0 forbids (openpyxl's own ILLEGAL_CHARACTERS_RE) are shown as
   their Unicode control pictures (a vertical tab as ␋, ESC as ␛); tab, CR and LF stay.
-- the terminal: every control character is shown, never obeyed: C0 and DEL as their control
-  pictures (ESC as ␛, so `\\x1b[31m` prints as `␛[31m`), C1 as U+FFFD (Unicode has no pictures
-  for them). One character stands for one, so table columns stay aligned.
+- the terminal: every control character is shown, never obeyed (monitor/terminal.py, which the
+  connectors' sync summary uses too).
 - mail headers: control characters, CR and LF included, are folded to spaces; addresses are
   `email.headerregistry.Address` objects, so the policy quotes a display name with commas or
   quotes itself.
@@ -27,8 +26,7 @@ from email.utils import parseaddr
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-CONTROL_PICTURES = {code: 0x2400 + code for code in range(0x20)} | {0x7F: 0x2421}
-VISIBLE = CONTROL_PICTURES | {code: 0xFFFD for code in range(0x80, 0xA0)}
+from monitor.terminal import CONTROL_PICTURES
 CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 UNSAFE_IN_FILE_NAME = re.compile(r"[^0-9A-Za-z.-]+")
 # A stem kept as it is: upper-case letters, digits, dots and hyphens (every real agency code).
@@ -40,11 +38,6 @@ def cell_text(value):
     if isinstance(value, str):
         return ILLEGAL_CHARACTERS_RE.sub(lambda match: match.group().translate(CONTROL_PICTURES), value)
     return value
-
-
-def terminal_text(text: str) -> str:
-    """Text for the terminal, every control character visible instead of obeyed."""
-    return text.translate(VISIBLE)
 
 
 def header_text(text: str) -> str:

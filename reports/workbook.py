@@ -26,22 +26,22 @@ FORM_TITLE = "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"
 
 # (group heading, column heading, value of a figure); groups span their consecutive columns.
 FORM_COLUMNS = (
-    ("Số hồ sơ nhận giải quyết", "Tổng số", lambda f: f["received_total"] + f["carried_over"]),
-    ("Số hồ sơ nhận giải quyết", "Mới tiếp nhận trực tuyến", lambda f: f["received_online"]),
+    ("Số hồ sơ nhận giải quyết", "Tổng số", lambda f: f.received_total + f.carried_over),
+    ("Số hồ sơ nhận giải quyết", "Mới tiếp nhận trực tuyến", lambda f: f.received_online),
     ("Số hồ sơ nhận giải quyết", "Mới tiếp nhận trực tiếp và qua dịch vụ bưu chính",
-     lambda f: f["received_offline"]),
-    ("Số hồ sơ nhận giải quyết", "Kỳ trước chuyển qua", lambda f: f["carried_over"]),
-    ("Số hồ sơ đã giải quyết", "Tổng số", lambda f: f["resolved_total"]),
-    ("Số hồ sơ đã giải quyết", "Trả trước hạn", lambda f: f["resolved_early"]),
-    ("Số hồ sơ đã giải quyết", "Trả đúng hạn", lambda f: f["resolved_on_time"]),
-    ("Số hồ sơ đã giải quyết", "Trả quá hạn", lambda f: f["resolved_late"]),
-    ("Số hồ sơ đang giải quyết", "Tổng số", lambda f: f["in_progress_total"]),
-    ("Số hồ sơ đang giải quyết", "Trong hạn", lambda f: f["in_progress_within"]),
-    ("Số hồ sơ đang giải quyết", "Quá hạn", lambda f: f["in_progress_overdue"]),
-    ("Tỷ lệ", "Đúng hạn", lambda f: f["on_time_rate"]),
-    ("Tỷ lệ", "Nhập vào hệ thống một cửa", lambda f: f["entry_rate"]),
-    ("Tỷ lệ", "Đồng bộ lên Cổng DVC", lambda f: f["sync_rate"]),
-    ("Tỷ lệ", "Thanh toán trực tuyến", lambda f: f["online_payment_rate"]),
+     lambda f: f.received_offline),
+    ("Số hồ sơ nhận giải quyết", "Kỳ trước chuyển qua", lambda f: f.carried_over),
+    ("Số hồ sơ đã giải quyết", "Tổng số", lambda f: f.resolved_total),
+    ("Số hồ sơ đã giải quyết", "Trả trước hạn", lambda f: f.resolved_early),
+    ("Số hồ sơ đã giải quyết", "Trả đúng hạn", lambda f: f.resolved_on_time),
+    ("Số hồ sơ đã giải quyết", "Trả quá hạn", lambda f: f.resolved_late),
+    ("Số hồ sơ đang giải quyết", "Tổng số", lambda f: f.in_progress_total),
+    ("Số hồ sơ đang giải quyết", "Trong hạn", lambda f: f.in_progress_within),
+    ("Số hồ sơ đang giải quyết", "Quá hạn", lambda f: f.in_progress_overdue),
+    ("Tỷ lệ", "Đúng hạn", lambda f: f.on_time_rate),
+    ("Tỷ lệ", "Nhập vào hệ thống một cửa", lambda f: f.entry_rate),
+    ("Tỷ lệ", "Đồng bộ lên Cổng DVC", lambda f: f.sync_rate),
+    ("Tỷ lệ", "Thanh toán trực tuyến", lambda f: f.online_payment_rate),
 )
 RATE_COLUMNS = 4
 BOLD = Font(bold=True)
@@ -104,10 +104,10 @@ def _form_sheet(sheet, result: AuditResult, agency_names: Mapping[str, str]) -> 
     rate_from = start + len(FORM_COLUMNS) - RATE_COLUMNS
     for index, figure in enumerate(result.figures, start=1):
         row = numbers + index
-        province = figure["agency"] == "*"
+        province = figure.agency == "*"
         _put(sheet, row, 1, "" if province else index)
-        name = "Toàn tỉnh" if province else agency_names.get(figure["agency"], figure["agency"])
-        _put(sheet, row, 2, name if province or name == figure["agency"] else f"{name} ({figure['agency']})")
+        name = "Toàn tỉnh" if province else agency_names.get(figure.agency, figure.agency)
+        _put(sheet, row, 2, name if province or name == figure.agency else f"{name} ({figure.agency})")
         for offset, (_, _, value) in enumerate(FORM_COLUMNS):
             cell = _put(sheet, row, start + offset, value(figure))
             if start + offset >= rate_from:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 
 from sqlalchemy import case, func, literal, select, true
@@ -24,20 +25,56 @@ from rules.entry import SYNC_GRACE_DAYS
 PROVINCE = "*"
 ONLINE, OFFLINE = "2", ("1", "3")
 
-COUNTS = ("received_total", "received_online", "received_offline", "carried_over", "resolved_total",
-          "resolved_early", "resolved_on_time", "resolved_late", "in_progress_total", "in_progress_within",
-          "in_progress_overdue")
-RATES = ("on_time_rate", "entry_rate", "sync_rate", "online_payment_rate")
+
+
+def _heading(label: str):
+    return field(metadata={"label": label})
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The figures of one agency (or of the province, "*"). Fields in the order of interface.md's
+    JSON; each with its heading as the official statistics form words it."""
+    agency: str = _heading("Đơn vị")
+    # The counts that need the due dates (SPLITS) are None when the on-time rules are skipped.
+    received_total: int = _heading("Tiếp nhận")
+    received_online: int = _heading("Trực tuyến")
+    received_offline: int = _heading("Trực tiếp, BCCI")
+    carried_over: int = _heading("Kỳ trước chuyển qua")
+    resolved_total: int = _heading("Đã giải quyết")
+    resolved_early: int | None = _heading("Trả trước hạn")
+    resolved_on_time: int | None = _heading("Trả đúng hạn")
+    resolved_late: int | None = _heading("Trả quá hạn")
+    in_progress_total: int = _heading("Đang giải quyết")
+    in_progress_within: int | None = _heading("Trong hạn")
+    in_progress_overdue: int | None = _heading("Quá hạn")
+    # Rates: None when they cannot be computed (no denominator, or a stale source).
+    on_time_rate: float | None = _heading("Tỷ lệ đúng hạn")
+    entry_rate: float | None = _heading("Tỷ lệ nhập")
+    sync_rate: float | None = _heading("Tỷ lệ đồng bộ")
+    online_payment_rate: float | None = _heading("Tỷ lệ TT trực tuyến")
+
+    @classmethod
+    def headings(cls) -> dict[str, str]:
+        """Field name → Vietnamese heading, in order."""
+        return {f.name: f.metadata["label"] for f in fields(cls)}
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+FIGURE_NAMES = tuple(Figures.headings())
+COUNTS = FIGURE_NAMES[1:12]
+RATES = FIGURE_NAMES[12:]
 
 
 class IdentityError(AssertionError):
     """received_total + carried_over != resolved_total + in_progress_total: a bug, never bad data."""
 
 
-def compute(context: AuditContext, period: tuple[date, date] | None, skipped: Iterable[str]) -> list[dict]:
-    """One dict per agency with any dossier counted, sorted by code, then the province's.
-    Reads audit_dossier and, for entry_rate, the findings of the rules that count as unentered
-    dossiers (entry.missing), before monitor_from."""
+def compute(context: AuditContext, period: tuple[date, date] | None, skipped: Iterable[str]) -> list[Figures]:
+    """The figures of each agency with any dossier counted, sorted by code, then the province's.
+    Reads audit_dossier and the entry.missing rows of audit_finding (before monitor_from)."""
     start = period[0] if period else None
     per_agency = _counts(context, start)
     missing = (select(audit_finding.c.agency, func.count().label("missing"))
@@ -136,7 +173,7 @@ def _rate(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def _figures(agency: str, c: Counter, unavailable: set[str]) -> dict:
+def _figures(agency: str, c: Counter, unavailable: set[str]) -> Figures:
     figure = {"agency": agency, **{name: c[name] for name in COUNTS}}
     figure["on_time_rate"] = _rate(c["resolved_early"] + c["resolved_on_time"], c["resolved_total"])
     figure["entry_rate"] = _rate(c["entered"], c["entered"] + c["missing"])
@@ -144,15 +181,15 @@ def _figures(agency: str, c: Counter, unavailable: set[str]) -> dict:
     figure["online_payment_rate"] = _rate(c["paid_online"], c["paid"])
     for name in unavailable:
         figure[name] = None
-    return figure
+    return Figures(**figure)
 
 
-def _check_identity(figure: dict) -> None:
-    left = figure["received_total"] + figure["carried_over"]
-    right = figure["resolved_total"] + figure["in_progress_total"]
+def _check_identity(figure: Figures) -> None:
+    left = figure.received_total + figure.carried_over
+    right = figure.resolved_total + figure.in_progress_total
     if left != right:
         raise IdentityError(
-            f"figures of {figure['agency']}: received_total {figure['received_total']} + carried_over "
-            f"{figure['carried_over']} = {left}, but resolved_total {figure['resolved_total']} + "
-            f"in_progress_total {figure['in_progress_total']} = {right}; this is a bug in the monitor, "
+            f"figures of {figure.agency}: received_total {figure.received_total} + carried_over "
+            f"{figure.carried_over} = {left}, but resolved_total {figure.resolved_total} + "
+            f"in_progress_total {figure.in_progress_total} = {right}; this is a bug in the monitor, "
             "please report it with the database")

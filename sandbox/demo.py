@@ -21,11 +21,13 @@ import click
 
 from monitor.config import load_settings
 from monitor.db import make_engine
+from monitor.terminal import render_table
 from sandbox.mailcatcher import MailCatcher
 from sandbox.simulator import OneStopServer, PortalServer, generate_province, write_tracking_books
 from reports.render import percent
 from rules import registry
-from rules.audit import run_audit
+from rules.audit import OPEN, run_audit
+from rules.figures import Figures
 
 SEED = 2026
 HISTORY_DAYS = 120
@@ -140,26 +142,20 @@ def _motcua(args: list[str], config: Path, environment: dict, log: Path, verbose
     return done
 
 
-def _figures_table(figures: list[dict]) -> str:
+def _figures_table(figures: list[Figures]) -> str:
     headings = ("agency", "received", "resolved", "on time", "entry", "sync", "online pay")
-    rows = [(f["agency"] if f["agency"] != "*" else "* province", f"{f['received_total']:,}",
-             f"{f['resolved_total']:,}", percent(f["on_time_rate"]), percent(f["entry_rate"]),
-             percent(f["sync_rate"]), percent(f["online_payment_rate"])) for f in figures]
-    return "Figures, everything received so far:\n" + _grid(headings, rows, text_columns={0})
+    rows = [(f.agency if f.agency != "*" else "* province", f"{f.received_total:,}",
+             f"{f.resolved_total:,}", percent(f.on_time_rate), percent(f.entry_rate),
+             percent(f.sync_rate), percent(f.online_payment_rate)) for f in figures]
+    return "Figures, everything received so far:\n" + _indented(render_table(headings, rows, right=range(1, 7)))
 
 
 def _rule_counts(findings: list) -> str:
-    counts = Counter(f.rule for f in findings if f.status == "open")
+    counts = Counter(f.rule for f in findings if f.status == OPEN)
     rows = [(rule, f"{n:,}", registry.by_id(rule).title) for rule, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]
     rows.append(("total", f"{sum(counts.values()):,}", ""))
-    return "Open breaches per rule:\n" + _grid(("rule", "open", "what it is"), rows, text_columns={0, 2})
+    return "Open breaches per rule:\n" + _indented(render_table(("rule", "open", "what it is"), rows, right=(1,)))
 
 
-def _grid(headings: tuple[str, ...], rows: list[tuple[str, ...]], text_columns: set[int]) -> str:
-    """Columns padded to their widest cell: text to the left, numbers to the right."""
-    widths = [max(len(str(row[i])) for row in (headings, *rows)) for i in range(len(headings))]
-
-    def line(row) -> str:
-        return "  ".join(str(cell).ljust(width) if i in text_columns else str(cell).rjust(width)
-                         for i, (cell, width) in enumerate(zip(row, widths))).rstrip()
-    return "\n".join(["  " + line(headings)] + ["  " + line(row) for row in rows])
+def _indented(lines: list[str]) -> str:
+    return "\n".join("  " + line for line in lines)

@@ -129,4 +129,5 @@ def finding(result: AuditResult, rule: str, subject: str):
 
 
 def province(result: AuditResult) -> dict:
-    return next(f for f in result.figures if f["agency"] == "*")
+    """The province's figures, as the JSON output has them."""
+    return next(f.to_json() for f in result.figures if f.agency == "*")

@@ -85,3 +85,32 @@ def test_reading_the_config_loads_no_connector():
              "sorted(monitor.config.KINDS))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     assert loaded.stdout.strip() == "[] ['onestop_api', 'portal_html', 'tracking_book']"
+def _imported_names(path: Path) -> set[tuple[str, str]]:
+    """(module, name) of every `from module import name` of a file."""
+    return {(node.module, alias.name) for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.ImportFrom) and node.module for alias in node.names}
+
+
+# What a report may read of the store: what the audit stage stored for it, and the outbox.
+REPORT_TABLES = {"ReportSnapshot", "ReportAgency", "ReportFinding", "ReportFigures", "OutboxMessage"}
+
+
+def test_reports_only_read_what_the_audit_stage_stored():
+    offenders = {}
+    for path in (ROOT / "reports").rglob("*.py"):
+        imported = _imported_names(path)
+        wrong = sorted(f"{module}.{name}" for module, name in imported
+                       if module.split(".")[0] == "connectors"
+                       or (module == "monitor.models" and name not in REPORT_TABLES)
+                       or (module.startswith("rules.") and name in ("run_audit", "audit_figures", "publish"))
+                       or module in ("rules.publish", "rules.exemptions", "monitor.pipeline"))
+        if wrong:
+            offenders[str(path.relative_to(ROOT))] = wrong
+    assert offenders == {}
+
+
+def test_the_rules_import_neither_the_connectors_nor_the_reports():
+    offenders = {str(path.relative_to(ROOT)): sorted(name for name in _imported_modules(path)
+                                                     if name.split(".")[0] in ("connectors", "reports"))
+                 for path in (ROOT / "rules").rglob("*.py")}
+    assert {path: names for path, names in offenders.items() if names} == {}

@@ -105,7 +105,7 @@ def test_the_attached_workbook_holds_the_audits_open_breaches_and_figures(world,
     assert len(findings) == len(expected) > 0
     assert sorted((row[0], row[1]) for row in findings) == sorted(
         (f.rule, "'" + f.subject if f.subject.startswith("=") else f.subject) for f in expected)
-    [figures] = [f for f in yesterday.figures if f["agency"] == HEALTH]
+    [figures] = [f for f in yesterday.figures if f.agency == HEALTH]
     form = workbook[FORM_SHEET]
     [health_row] = [row for row in form.iter_rows(values_only=True) if row[1] and HEALTH in str(row[1])]
     assert list(health_row[2:2 + len(FORM_COLUMNS)]) == [value(figures) for _, _, value in FORM_COLUMNS]

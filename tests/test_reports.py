@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 
 import openpyxl
 import pytest
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import SQLModel, select
 
 from monitor import runlock
 from monitor.clock import now_local
+from monitor.config import load_settings
 from monitor.db import init_schema, make_engine, session_scope
-from monitor.models import OutboxMessage
+from monitor.models import OutboxMessage, ReportFigures, ReportFinding
+from monitor.pipeline import audit_and_publish
 from nightly_support import HEALTH, RECIPIENTS, motcua, received_by, simulated_world
 from reports.compose import LIST_LIMIT, agency_message, province_message, wire_bytes
-from reports.content import AgencyRank, AgencyReport, Breach, ProvinceReport, RuleCount, StaleNotice, TrendPoint
+from reports.content import (AgencyRank, AgencyReport, Breach, ProvinceReport, ReportBuilder, RuleCount, StaleNotice,
+                             TrendPoint)
+from reports.delivery import due_messages
 from reports.periods import recent_periods, report_period
-from reports.render import mask_name, number, percent, render, vn_date, vn_datetime, vnd
+from reports.render import number, percent, render, vn_date, vn_datetime, vnd
+from rules.figures import Figures
+from rules.publish import mask_name
 
 # --- periods ------------------------------------------------------------------------------------
 
@@ -106,7 +113,7 @@ def breach(subject: str, rule: str = "ontime.overdue", **fields) -> Breach:
 
 def agency_report(**fields) -> AgencyReport:
     values = dict(agency_code=HEALTH, agency_name="Sở Y tế", period=PERIOD, generated_at=GENERATED,
-                  since=datetime(2026, 3, 30, 2, 0), figures=FIGURES, new=[breach("000.00.16.H59-260330-0001")],
+                  since=datetime(2026, 3, 30, 2, 0), figures=Figures(**FIGURES), new=[breach("000.00.16.H59-260330-0001")],
                   still_open=[breach("000.00.16.H59-260301-0007")], exempted=[], stale=[])
     return AgencyReport(**(values | fields))
 
@@ -163,10 +170,10 @@ def test_a_long_list_in_a_mail_stops_at_the_limit_and_points_to_the_attachment()
 
 
 def test_the_province_summary_ranks_agencies_and_draws_its_trend_without_script():
-    trend = [TrendPoint(p, dict(FIGURES, on_time_rate=0.5 + i / 20)) for i, p in enumerate(recent_periods(PERIOD, 7))]
+    trend = [TrendPoint(p, Figures(**dict(FIGURES, on_time_rate=0.5 + i / 20))) for i, p in enumerate(recent_periods(PERIOD, 7))]
     report = ProvinceReport(
-        period=PERIOD, generated_at=GENERATED, since=None, figures=dict(FIGURES, agency="*"),
-        ranking=[AgencyRank(1, HEALTH, "Sở Y tế", FIGURES, 3)], trend=trend,
+        period=PERIOD, generated_at=GENERATED, since=None, figures=Figures(**dict(FIGURES, agency="*")),
+        ranking=[AgencyRank(1, HEALTH, "Sở Y tế", Figures(**FIGURES), 3)], trend=trend,
         rules=[RuleCount("ontime.overdue", "Hồ sơ đang giải quyết đã quá hạn", 3, 1, 0)], stale=[STALE])
 
     html = render("province.html.j2", report=report)
@@ -268,3 +275,31 @@ def test_report_send_does_nothing_while_a_nightly_run_holds_the_lock(world):
     assert done.returncode == 5
     assert "another run holds the nightly lock (may-chu-khac:4242:0, since " in done.stderr
     assert outbox(world.engine) == [] and world.mailbox.received == []
+
+
+def test_a_report_reads_only_what_the_audit_stage_stored(world):
+    settings = load_settings(world.config(world.database_url))
+    now = now_local()
+    due = due_messages(settings, now.date())
+    first = audit_and_publish(world.engine, settings, now - timedelta(days=1, seconds=1), due, due)
+    second = audit_and_publish(world.engine, settings, now, due, due)
+    period = report_period("day", now.date())
+    report = ReportBuilder(world.engine, second.snapshot, now).agency_report(HEALTH, period, None)
+    province = ReportBuilder(world.engine, second.snapshot, now).province_report(period, None)
+    with session_scope(world.engine) as session:
+        kept = {table: session.scalar(select(func.count()).select_from(table)
+                                      .where(table.snapshot_id == first.snapshot))
+                for table in (ReportFinding, ReportFigures)}
+    # A snapshot older than a day keeps its figures as of its moment, for trends; nothing else.
+    assert kept == {ReportFinding: 0, ReportFigures: len(first.audit.figures)}
+
+    # Without a single row of the sources, the engine or the history, the same reports come out.
+    with world.engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            if not table.name.startswith("report_"):
+                connection.execute(table.delete())
+    builder = ReportBuilder(world.engine, second.snapshot, now)
+    assert builder.agency_report(HEALTH, period, None) == report
+    assert builder.province_report(period, None) == province
+    assert report.new and report.figures and any(b.applicant for b in report.new)
+    assert len(province.trend) == 7 and province.ranking

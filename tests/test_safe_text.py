@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from reports.safe_text import cell_text, distinct_file_stem, file_name_part, header_text, mailbox, terminal_text
+from monitor.terminal import terminal_text
+from reports.safe_text import cell_text, distinct_file_stem, file_name_part, header_text, mailbox
 
 CONTROLS = "".join(map(chr, [*range(0x20), 0x7F, *range(0x80, 0xA0)]))
 
