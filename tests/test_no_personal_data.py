@@ -16,7 +16,7 @@ from sqlalchemy import create_engine
 
 from monitor.clock import now_local
 from nightly_support import motcua, simulated_world
-from reports.render import mask_name
+from rules.publish import mask_name
 from sandbox.simulator import OneStopServer
 
 NAME, ID_NUMBER = "Nguyễn Thị Bíchngọc Độcnhất", "079123456789012345678901234567890"  # poisoned records
