@@ -132,7 +132,9 @@ def test_a_failed_source_fails_the_sync_with_exit_3_and_the_others_still_run(tmp
 
     assert exited.value.code == EXIT_SOURCE_FAILED
     output = capsys.readouterr().out
-    assert output.splitlines()[1].split()[:3] == ["cong-dvc", "portal_html", "failed"]
+    # The summary: its headings, a rule under them, then a row per source.
+    assert set(output.splitlines()[1]) <= {"─", " "}
+    assert output.splitlines()[2].split()[:3] == ["cong-dvc", "portal_html", "failed"]
     assert "cong-dvc: FAILED: HTTP 50" in output and "/thu-tuc-hanh-chinh?trang=1 (gave up after 3 attempts)" in output
     latest = {source: runs[-1] for source, runs in _runs_by_source(engine).items()}
     assert {source: run["status"] for source, run in latest.items()} == {
@@ -248,7 +250,8 @@ def test_progress_is_a_bar_on_a_terminal_and_log_lines_elsewhere(tmp_path, engin
     assert "motcua: sync started (onestop_api)" in caplog.text and "motcua: sync ok" in caplog.text
     summary = format_summary(outcomes).splitlines()
     assert summary[0].split() == ["source", "kind", "status", "read", "inserted", "updated", "rejected", "seconds"]
-    assert summary[1].split()[:3] == ["motcua", "onestop_api", "ok"]
+    assert set(summary[1]) <= {"─", " "}
+    assert summary[2].split()[:3] == ["motcua", "onestop_api", "ok"]
 
 
 def _killed_after(command: list[str], batches: int, moment: float) -> bool:
