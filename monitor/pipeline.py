@@ -87,9 +87,8 @@ class NightlyOutcome:
         return f"nightly run {self.run_id}: {self.status}\n" + "\n".join(f"  {s.line()}" for s in self.stages)
 
 
-def run_nightly(engine: Engine, settings: Settings, clock: Callable[[], datetime],
-                holder: str | None = None) -> NightlyOutcome:
-    lease = runlock.take(engine, runlock.NIGHTLY, clock, holder)
+def run_nightly(engine: Engine, settings: Settings, clock: Callable[[], datetime]) -> NightlyOutcome:
+    lease = runlock.take(engine, runlock.NIGHTLY, clock)
     if lease is None:
         outcome = NightlyOutcome(status=LOCKED, holder=runlock.current_holder(engine, runlock.NIGHTLY))
         log.warning(outcome.summary())

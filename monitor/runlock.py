@@ -155,10 +155,9 @@ class Lease:
         self.release()
 
 
-def take(engine: Engine, name: str, clock: Callable[[], datetime], holder: str | None = None,
-         ttl: timedelta = LEASE) -> Lease | None:
+def take(engine: Engine, name: str, clock: Callable[[], datetime], ttl: timedelta = LEASE) -> Lease | None:
     """The lock `name` as a lease renewed in the background; None when someone else holds it."""
-    holder = holder or new_holder()
+    holder = new_holder()
     if not acquire(engine, name, holder, clock(), ttl):
         return None
     return Lease(engine, name, holder, clock, ttl).start()
