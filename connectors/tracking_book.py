@@ -259,16 +259,12 @@ def _glob_root(pattern: str) -> Path:
 
 def _header(cells) -> dict[str, int] | None:
     """Column positions by header text, when this is the header row."""
-    names = {_folded(cell): index for index, cell in reversed(list(enumerate(cells))) if _text(cell)}
+    names = {folded(_text(cell)): index for index, cell in reversed(list(enumerate(cells))) if _text(cell)}
     if CODE not in names:
         return None
     if RECEIVED not in names:
         raise UnreadableFile(f"the header row has no column '{RECEIVED}'")
     return names
-
-
-def _folded(cell) -> str:
-    return " ".join(_text(cell).casefold().split())
 
 
 def _cell(cells, index: int | None):
