@@ -27,7 +27,7 @@ from connectors import validation as check
 from connectors.base import Batch, Connector, Prune, Rejection, Rows, SourceError, SyncStart, agency_code_in
 from connectors.loader import read_book_files
 from connectors.parsing import normalize_text, parse_vn_datetime
-from monitor.codes import code_key
+from monitor.codes import code_key, folded
 from monitor.kinds.tracking_book import TrackingBookSettings
 from monitor.models import BookFile, BookRow
 
