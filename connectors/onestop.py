@@ -21,6 +21,7 @@ from connectors.validation import BadValue
 from monitor.codes import code_key
 from monitor.kinds.onestop_api import OneStopSettings
 from monitor.models import Agency, ApologyLetter, Dossier, Fee, Payment, SupplementRequest
+from monitor.statuses import Channel
 from monitor.urls import shown
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ BEGINNING = "19000101000000"
 # A call whose fresh session expires at once this often is an error, not a reason to loop.
 MAX_LOGINS_PER_CALL = 3
 
-CHANNELS = ("1", "2", "3")
 STATUSES = frozenset(str(status) for status in range(1, 11))
 PAYMENT_METHODS = frozenset({"truc-tuyen", "truc-tiep", "chuyen-khoan"})
 # Fields a dossier record must carry: what the monitor reads. Personal data may be withheld.
@@ -207,7 +207,7 @@ class OneStopConnector(Connector):
         procedure = check.code(record["MaTTHC"], "MaTTHC", Dossier.procedure_code_raw)
         channel = check.text(record["KenhThucHien"], "KenhThucHien").strip()
         status = check.text(record["TrangThaiHoSo"], "TrangThaiHoSo").strip()
-        if channel not in CHANNELS:
+        if channel not in tuple(Channel):
             raise BadValue("KenhThucHien is not 1, 2 or 3")
         if status not in STATUSES:
             raise BadValue("TrangThaiHoSo is not 1 to 10")

@@ -9,8 +9,9 @@ import re
 import unicodedata
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 
+from monitor.codes import folded
+from monitor.statuses import FeeStatus
 from monitor.time_limits import TimeLimit, TimeLimitKind
 
 
@@ -67,13 +68,7 @@ def parse_vn_datetime(text: str) -> tuple[datetime, bool]:
     return value, "hour" in parts
 
 
-def _folded(text: str) -> str:
-    """NFC, case-folded, whitespace runs made one space, trimmed: how catalogue texts are compared."""
-    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
-    return " ".join(folded.split())
-
-
-# The patterns below match _folded text: NFC, lower case, single spaces.
+# The patterns below match folded text: NFC, lower case, single spaces.
 # A number in a time limit: leading zeros allowed, a decimal comma.
 _NUMBER = r"(?P<number>[0-9]+(?:,[0-9]+)?)"
 # The phrase must end at a word boundary: "5 ngàyxyz" is not "5 ngày".
@@ -102,22 +97,22 @@ def parse_time_limit(text: str | None) -> TimeLimit:
     """
     if text is None:
         return _UNKNOWN_LIMIT
-    folded = _folded(text)
-    if _SAME_DAY.match(folded):
+    phrase = folded(text)
+    if _SAME_DAY.match(phrase):
         return TimeLimit(TimeLimitKind.SAME_DAY, None)
-    if match := _WORKING_DAYS.match(folded):
+    if match := _WORKING_DAYS.match(phrase):
         days = _positive_number(match)
         if days is None:
             return _UNKNOWN_LIMIT
         if _is_whole(days):
             return TimeLimit(TimeLimitKind.WORKING_DAYS, days.to_integral_value())
         return TimeLimit(TimeLimitKind.WORKING_HOURS, days * HOURS_PER_WORKING_DAY)
-    if match := _CALENDAR_DAYS.match(folded):
+    if match := _CALENDAR_DAYS.match(phrase):
         days = _positive_number(match)
         if days is None or not _is_whole(days):
             return _UNKNOWN_LIMIT
         return TimeLimit(TimeLimitKind.CALENDAR_DAYS, days.to_integral_value())
-    if match := _WORKING_HOURS.match(folded):
+    if match := _WORKING_HOURS.match(phrase):
         hours = _positive_number(match)
         return TimeLimit(TimeLimitKind.WORKING_HOURS, hours) if hours is not None else _UNKNOWN_LIMIT
     return _UNKNOWN_LIMIT
@@ -130,12 +125,6 @@ def _positive_number(match: re.Match) -> Decimal | None:
 
 def _is_whole(number: Decimal) -> bool:
     return number == number.to_integral_value()
-
-
-class FeeStatus(str, Enum):
-    FREE = "free"
-    FEE_BEARING = "fee_bearing"
-    UNKNOWN = "unknown"
 
 
 _FREE_PHRASES = frozenset({"", "không", "không thu", "miễn phí", "miễn lệ phí"})
@@ -157,10 +146,10 @@ def parse_fee(text: str | None) -> FeeStatus:
     """
     if text is None:
         return FeeStatus.UNKNOWN
-    folded = _folded(text)
-    if folded.removesuffix(".").rstrip() in _FREE_PHRASES:
+    phrase = folded(text)
+    if phrase.removesuffix(".").rstrip() in _FREE_PHRASES:
         return FeeStatus.FREE
-    for match in _AMOUNT.finditer(folded):
+    for match in _AMOUNT.finditer(phrase):
         if Decimal(match["number"].replace(".", "").replace(",", ".")) > 0:
             return FeeStatus.FEE_BEARING
     return FeeStatus.UNKNOWN
@@ -170,4 +159,4 @@ def parse_yes_no(text: str | None) -> bool | None:
     """``Có`` -> True, ``Không`` -> False (any case, NFC or NFD); anything else, or None, -> None."""
     if text is None:
         return None
-    return {"có": True, "không": False}.get(_folded(text))
+    return {"có": True, "không": False}.get(folded(text))

@@ -21,10 +21,11 @@ from connectors.http import HttpClient
 from connectors.parsing import (normalize_text, parse_fee, parse_time_limit, parse_vn_datetime,
                                 parse_yes_no, strip_province_suffix)
 from connectors.validation import BadValue
-from monitor.codes import code_key
+from monitor.codes import code_key, folded
 from monitor.kinds.portal_html import PortalSettings
 from monitor.time_limits import TimeLimit, TimeLimitKind
 from monitor.models import PortalDossier, Procedure
+from monitor.statuses import Channel
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ LABELS = {
     "full_online_eligible": "Đủ điều kiện cung cấp toàn trình",
     "online_payment": "Thanh toán trực tuyến",
 }
-CHANNELS = {"trực tiếp": "1", "trực tuyến": "2", "bưu chính": "3"}
+CHANNELS = {"trực tiếp": Channel.COUNTER, "trực tuyến": Channel.ONLINE, "bưu chính": Channel.POST}
 
 
 class PortalConnector(Connector):
@@ -87,7 +88,7 @@ class PortalConnector(Connector):
         for url, page in self._pages(CATALOGUE):
             rows, rejected, notices = [], [], []
             for number, cells in _table_rows(page, "danh-sach-thu-tuc", url, needed=("Mã thủ tục", "Tên thủ tục")):
-                name_cell = cells.get(_folded("Tên thủ tục"))
+                name_cell = cells.get(folded("Tên thủ tục"))
                 link = name_cell.find("a", href=True) if name_cell is not None else None
                 try:
                     code = check.code(strip_province_suffix(_column(cells, "Mã thủ tục")), "Mã thủ tục",
@@ -118,7 +119,7 @@ class PortalConnector(Connector):
         """The procedure as its detail page describes it; a missing label leaves its value None."""
         page = BeautifulSoup(self.http.get_page(url), "html.parser")
         values = _labelled_values(page)
-        found = {column: values.get(_folded(label)) for column, label in LABELS.items()}
+        found = {column: values.get(folded(label)) for column, label in LABELS.items()}
         missing = [label for column, label in LABELS.items() if found[column] is None]
         found = {column: value if value is None else check.clean(value) for column, value in found.items()}
         time_limit, fee = found["time_limit"], found["fee"]
@@ -209,7 +210,7 @@ class PortalConnector(Connector):
                                          PortalDossier.procedure_code, required=False),
             "agency_code": check.code(agency_code_in(_column(cells, "Đơn vị")), "Đơn vị", PortalDossier.agency_code,
                                       required=False),
-            "channel": CHANNELS.get(_folded(channel_text or "")),
+            "channel": CHANNELS.get(folded(channel_text or "")),
             "channel_text": channel_text,
             "submitted_at": check.moment(submitted_at, "Ngày nộp", self.synced_at),
             "status_text": check.free_text(_column(cells, "Trạng thái"), "Trạng thái", PortalDossier.status_text),
@@ -230,9 +231,9 @@ def _table_rows(page: BeautifulSoup, css_class: str, url: str,
         raise SourceError(f"{_path(url)} has no table.{css_class}")
     rows = table.find_all("tr")
     header_row = next((row for row in rows if row.find("th")), None)
-    headers = [_folded(cell.get_text()) for cell in header_row.find_all(["th", "td"])] if header_row else []
+    headers = [folded(cell.get_text()) for cell in header_row.find_all(["th", "td"])] if header_row else []
     for name in needed:
-        if _folded(name) not in headers:
+        if folded(name) not in headers:
             raise SourceError(f"{_path(url)}: table.{css_class} has no column '{name}'")
     for number, row in enumerate((row for row in rows if row is not header_row), start=1):
         yield number, dict(zip(headers, row.find_all(["td", "th"], recursive=False)))
@@ -240,7 +241,7 @@ def _table_rows(page: BeautifulSoup, css_class: str, url: str,
 
 def _column(cells: dict[str, Tag], header: str) -> str:
     """The text of a row's cell under `header`; "" when the table has no such column."""
-    return _cell_text(cells.get(_folded(header)))
+    return _cell_text(cells.get(folded(header)))
 
 
 def _labelled_values(page: BeautifulSoup) -> dict[str, str]:
@@ -250,7 +251,7 @@ def _labelled_values(page: BeautifulSoup) -> dict[str, str]:
     for row in table.find_all("tr") if table is not None else ():
         cells = row.find_all(["th", "td"])
         if len(cells) >= 2:
-            values.setdefault(_folded(cells[0].get_text()).rstrip(":").rstrip(), _cell_text(cells[1]))
+            values.setdefault(folded(cells[0].get_text()).rstrip(":").rstrip(), _cell_text(cells[1]))
     return values
 
 
@@ -268,10 +269,6 @@ def _row_location(url: str, number: int, code: str) -> str:
         return f"{_path(url)} row {number} ({check.code(code, 'Mã hồ sơ', PortalDossier.code)})"
     except BadValue:
         return f"{_path(url)} row {number}"
-
-
-def _folded(text: str) -> str:
-    return " ".join(normalize_text(text).casefold().split())
 
 
 def _path(url: str) -> str:

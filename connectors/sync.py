@@ -24,12 +24,11 @@ from monitor.config import ConfigError, Settings
 from monitor.db import session_scope
 from monitor.models import SyncRun
 from monitor.sources import SourceSettings
+from monitor.statuses import INTERRUPTED, RunStatus
 from monitor.terminal import render_table
 
 log = logging.getLogger(__name__)
 
-OK, FAILED, RUNNING = "ok", "failed", "running"
-INTERRUPTED = "interrupted: the process ended before the run finished"
 CLEAR_LINE = "\r\x1b[K"  # back to the start of the terminal's line, and clear it
 SHOWN_PER_SOURCE = 20  # rejections and notices the summary lists per source; the store keeps all
 
@@ -42,7 +41,7 @@ class SourceOutcome:
     run_id: int
     started_at: datetime
     finished_at: datetime | None = None
-    status: str = RUNNING
+    status: str = RunStatus.RUNNING
     counts: LoadCounts = field(default_factory=LoadCounts)
     error: str | None = None
     rejected: list[Rejection] = field(default_factory=list)
@@ -114,9 +113,9 @@ def _redacted(text: str | None, secrets: Iterable[str]) -> str | None:
 
 def _start_run(engine: Engine, source: SourceSettings, clock: Callable[[], datetime]) -> SourceOutcome:
     with session_scope(engine) as session:
-        session.execute(update(SyncRun).where(SyncRun.source == source.name, SyncRun.status == RUNNING)
-                        .values(status=FAILED, error=INTERRUPTED))
-        run = SyncRun(source=source.name, kind=source.kind, started_at=clock(), status=RUNNING)
+        session.execute(update(SyncRun).where(SyncRun.source == source.name, SyncRun.status == RunStatus.RUNNING)
+                        .values(status=RunStatus.FAILED, error=INTERRUPTED))
+        run = SyncRun(source=source.name, kind=source.kind, started_at=clock(), status=RunStatus.RUNNING)
         session.add(run)
         session.flush()
         return SourceOutcome(source.name, source.kind, run.id, run.started_at)
@@ -124,7 +123,7 @@ def _start_run(engine: Engine, source: SourceSettings, clock: Callable[[], datet
 
 def _finish_run(engine: Engine, outcome: SourceOutcome, clock: Callable[[], datetime]) -> None:
     outcome.finished_at = clock()
-    outcome.status = OK if outcome.error is None else FAILED
+    outcome.status = RunStatus.OK if outcome.error is None else RunStatus.FAILED
     with session_scope(engine) as session:
         session.execute(update(SyncRun).where(SyncRun.id == outcome.run_id).values(
             finished_at=outcome.finished_at, status=outcome.status, error=outcome.error,
@@ -217,6 +216,6 @@ class LogProgress:
             log.info("%s: %s records read%s", source.name, f"{counts.read + counts.rejected:,}", of)
 
     def finished(self, outcome: SourceOutcome) -> None:
-        log.log(logging.INFO if outcome.status == OK else logging.ERROR, "%s: sync %s, %s records read%s",
+        log.log(logging.INFO if outcome.status == RunStatus.OK else logging.ERROR, "%s: sync %s, %s records read%s",
                 outcome.source, outcome.status, f"{outcome.counts.read:,}",
                 f": {outcome.error}" if outcome.error else "")

@@ -27,7 +27,7 @@ from connectors import validation as check
 from connectors.base import Batch, Connector, Prune, Rejection, Rows, SourceError, SyncStart, agency_code_in
 from connectors.loader import read_book_files
 from connectors.parsing import normalize_text, parse_vn_datetime
-from monitor.codes import code_key
+from monitor.codes import code_key, folded
 from monitor.kinds.tracking_book import TrackingBookSettings
 from monitor.models import BookFile, BookRow
 
@@ -259,16 +259,12 @@ def _glob_root(pattern: str) -> Path:
 
 def _header(cells) -> dict[str, int] | None:
     """Column positions by header text, when this is the header row."""
-    names = {_folded(cell): index for index, cell in reversed(list(enumerate(cells))) if _text(cell)}
+    names = {folded(_text(cell)): index for index, cell in reversed(list(enumerate(cells))) if _text(cell)}
     if CODE not in names:
         return None
     if RECEIVED not in names:
         raise UnreadableFile(f"the header row has no column '{RECEIVED}'")
     return names
-
-
-def _folded(cell) -> str:
-    return " ".join(_text(cell).casefold().split())
 
 
 def _cell(cells, index: int | None):

@@ -19,6 +19,7 @@ import click
 
 from monitor.config import PERIODS, ConfigError, Settings, config_path, load_settings
 from monitor.outputs import OutputError
+from monitor.statuses import RunStatus
 
 EXIT_BREACHES = 1
 EXIT_USAGE = 2
@@ -80,7 +81,7 @@ def init(run: Invocation) -> None:
 @click.option("--source", "source_name", metavar="NAME", help="sync only the [[sources]] entry with this name")
 def sync(run: Invocation, source_name: str | None) -> int:
     """Pull every configured source (or one) into the database, incrementally."""
-    from connectors.sync import FAILED, format_summary, progress_for, sync_sources
+    from connectors.sync import format_summary, progress_for, sync_sources
     from monitor.clock import now_local
 
     if source_name:
@@ -88,7 +89,7 @@ def sync(run: Invocation, source_name: str | None) -> int:
     _require_schema(run)
     outcomes = sync_sources(run.engine, run.settings, now_local, only=source_name, progress=progress_for())
     click.echo(format_summary(outcomes))
-    return EXIT_SOURCE_FAILED if any(o.status == FAILED for o in outcomes) else 0
+    return EXIT_SOURCE_FAILED if any(o.status == RunStatus.FAILED for o in outcomes) else 0
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -296,14 +297,14 @@ def nightly(run: Invocation) -> int:
     """One full scheduled run: sync, audit, report and send (exit 3 when a source failed, 6 when mail
     was left undelivered)."""
     from monitor.clock import now_local
-    from monitor.pipeline import FAILED, LOCKED, run_nightly
+    from monitor.pipeline import run_nightly
 
     _require_schema(run)
     outcome = run_nightly(run.engine, run.settings, now_local)
-    click.echo(outcome.summary(), err=outcome.status == LOCKED)
-    if outcome.status == LOCKED:
+    click.echo(outcome.summary(), err=outcome.status == RunStatus.LOCKED)
+    if outcome.status == RunStatus.LOCKED:
         return EXIT_LOCKED
-    if any(stage.status == FAILED for stage in outcome.stages):
+    if any(stage.status == RunStatus.FAILED for stage in outcome.stages):
         return EXIT_UNEXPECTED
     if outcome.failed_sources:
         return EXIT_SOURCE_FAILED

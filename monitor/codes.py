@@ -1,7 +1,7 @@
-"""How codes from different sources are matched (rules.md): trimmed, Unicode NFC, upper case.
+"""How codes and labels from different sources are matched.
 
-It lives here, below both layers, because connectors fill the `code_key` columns with it and
-rules match exemptions with it.
+It lives here, below the layers, because connectors fill the `code_key` columns and read labels
+with it, and rules match exemptions and catalogue texts with it.
 """
 import unicodedata
 
@@ -14,3 +14,12 @@ def code_key(code: str) -> str:
     wrong code, which the monitor reports rather than quietly repairs.
     """
     return unicodedata.normalize("NFC", code).strip().upper()
+
+
+def folded(text: str) -> str:
+    """A label or phrase as it is compared: NFC, case-folded, whitespace runs made one space, trimmed.
+
+    So "Trực  Tuyến" matches "trực tuyến" whichever way its accents were encoded. (Case folding
+    can undo NFC, hence the second normalisation.)
+    """
+    return " ".join(unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold()).split())

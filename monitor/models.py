@@ -15,6 +15,8 @@ from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Numeric, Te
 from pydantic import NaiveDatetime
 from sqlmodel import Field, SQLModel
 
+from monitor.statuses import FindingStatus, OutboxStatus, RunStatus
+
 # Every stored time is a naive local time (Asia/Ho_Chi_Minh), as the sources write them.
 LocalDatetime = NaiveDatetime
 
@@ -37,7 +39,7 @@ class Procedure(SQLModel, table=True):
     time_limit_kind: str | None = Field(default=None, max_length=16)  # TimeLimitKind value
     time_limit_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 3)))
     fee_text: str | None = Field(default=None, sa_column=Column(Text))
-    fee_status: str | None = Field(default=None, max_length=16)       # FeeStatus value
+    fee_status: str | None = Field(default=None, max_length=16)       # FeeStatus
     service_level: str | None = None                              # as written: Toàn trình, Một phần, ...
     full_online_eligible: bool | None = None
     online_payment: bool | None = None
@@ -53,7 +55,7 @@ class Dossier(SQLModel, table=True):
     procedure_code: str = Field(max_length=64, index=True)      # MaTTHC without the province suffix
     procedure_code_raw: str = Field(max_length=80)
     agency_code: str = Field(max_length=64, index=True)         # MaDonViXuLy
-    channel: str = Field(max_length=2)                          # KenhThucHien: 1 counter, 2 online, 3 post
+    channel: str = Field(max_length=2)                          # KenhThucHien: Channel
     applicant_name: str | None = None                           # ChuHoSo (personal data)
     applicant_id: str | None = Field(default=None, max_length=32)  # SoGiayToChuHoSo (personal data)
     summary: str | None = Field(default=None, sa_column=Column(Text))  # TrichYeuHoSo
@@ -171,7 +173,7 @@ class SyncRun(SQLModel, table=True):
     kind: str = Field(max_length=16)
     started_at: LocalDatetime
     finished_at: LocalDatetime | None = None
-    status: str = Field(default="running", max_length=16)      # running, ok, failed
+    status: str = Field(default=RunStatus.RUNNING, max_length=16)  # RunStatus: running, ok, failed
     records_read: int = 0
     records_inserted: int = 0
     records_updated: int = 0
@@ -215,7 +217,7 @@ class Finding(SQLModel, table=True):
     first_seen: LocalDatetime
     last_seen: LocalDatetime
     resolved_at: LocalDatetime | None = None
-    status: str = Field(default="open", max_length=16, index=True)  # open, resolved
+    status: str = Field(default=FindingStatus.OPEN, max_length=16, index=True)  # FindingStatus: open, resolved
 
 
 class Exemption(SQLModel, table=True):
@@ -241,7 +243,7 @@ class OutboxMessage(SQLModel, table=True):
     subject: str
     message: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the whole MIME message
     created_at: LocalDatetime
-    status: str = Field(default="pending", max_length=16, index=True)  # pending, sent, undeliverable
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16, index=True)  # OutboxStatus
     attempts: int = 0
     next_attempt_at: LocalDatetime | None = None
     sent_at: LocalDatetime | None = None
@@ -254,7 +256,7 @@ class NightlyRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     started_at: LocalDatetime
     finished_at: LocalDatetime | None = None
-    status: str = Field(default="running", max_length=16)      # running, ok, failed, partial
+    status: str = Field(default=RunStatus.RUNNING, max_length=16)  # RunStatus: running, ok, failed, partial
     stages: str = Field(default="", sa_column=Column(Text))     # one line per stage: name status detail
 
 

@@ -17,13 +17,13 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Engine, update
 
-from connectors.sync import FAILED as SOURCE_FAILED
 from connectors.sync import sync_sources
 from monitor import runlock
 from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.models import NightlyRun
 from monitor.outputs import OutputFolder, protected_files
+from monitor.statuses import INTERRUPTED, RunStatus
 from reports.content import PROVINCE, ReportBuilder, periods_needed
 from reports.delivery import (DeliveryReport, Due, Queued, Rendered, due_messages, not_yet_queued, periods_of,
                               queue_reports, render_due, send_due, write_eml)
@@ -34,8 +34,6 @@ from rules.publish import publish
 
 log = logging.getLogger(__name__)
 
-OK, PARTIAL, FAILED, LOCKED, SKIPPED = "ok", "partial", "failed", "locked", "skipped"
-INTERRUPTED = "interrupted: the process ended before the run finished"
 DRY_RUN_FOLDER = "report-output"  # where --dry-run writes without --output
 T = TypeVar("T")
 
@@ -80,7 +78,7 @@ class NightlyOutcome:
     holder: runlock.Holder | None = None          # who held the lock, when locked (None: released since)
 
     def summary(self) -> str:
-        if self.status == LOCKED:
+        if self.status == RunStatus.LOCKED:
             who = (f" ({self.holder.holder}, since {self.holder.acquired_at}, its lease renewed until "
                    f"{self.holder.expires_at})" if self.holder else "")
             return f"another nightly run holds the lock{who}: not running"
@@ -90,7 +88,7 @@ class NightlyOutcome:
 def run_nightly(engine: Engine, settings: Settings, clock: Callable[[], datetime]) -> NightlyOutcome:
     lease = runlock.take(engine, runlock.NIGHTLY, clock)
     if lease is None:
-        outcome = NightlyOutcome(status=LOCKED, holder=runlock.current_holder(engine, runlock.NIGHTLY))
+        outcome = NightlyOutcome(status=RunStatus.LOCKED, holder=runlock.current_holder(engine, runlock.NIGHTLY))
         log.warning(outcome.summary())
         return outcome
     with lease:
@@ -134,7 +132,7 @@ class _NightlyRun:
         if audited is not None:
             self._stage("report", self._report, audited)
         else:
-            self._record(Stage("report", SKIPPED, "no audit"))
+            self._record(Stage("report", RunStatus.SKIPPED, "no audit"))
         delivery = self._stage("send", self._send)
         status = self._finish_record()
         return NightlyOutcome(status=status, run_id=self.run_id, stages=list(self.stages),
@@ -145,9 +143,9 @@ class _NightlyRun:
 
     def _sync(self) -> Done[list[str]]:
         outcomes = sync_sources(self.engine, self.settings, self.clock)
-        failed = [o.source for o in outcomes if o.status == SOURCE_FAILED]
+        failed = [o.source for o in outcomes if o.status == RunStatus.FAILED]
         detail = "; ".join(f"{o.source} {o.status}" + (f" ({o.error})" if o.error else "") for o in outcomes)
-        return Done(failed, PARTIAL if failed else OK, detail or "no source configured")
+        return Done(failed, RunStatus.PARTIAL if failed else RunStatus.OK, detail or "no source configured")
 
     def _audit(self) -> Done[Audited]:
         # As of now, complete: the audit that updates the findings history.
@@ -157,18 +155,18 @@ class _NightlyRun:
         audit = audited.audit
         stale = f", stale: {', '.join(s['source'] for s in audit.stale)}" if audit.stale else ""
         exempted = len(audit.findings) - len(audit.open_findings)
-        return Done(audited, OK, f"{len(audit.open_findings)} open findings, {exempted} exempted{stale}")
+        return Done(audited, RunStatus.OK, f"{len(audit.open_findings)} open findings, {exempted} exempted{stale}")
 
     def _report(self, audited: Audited) -> Done[Queued]:
         now = self.clock()
         builder = ReportBuilder(self.engine, audited.snapshot, now)
         queued = queue_reports(self.engine, builder, audited.due, audited.todo, self.settings.mail.sender, now)
-        return Done(queued, OK, f"{len(queued.queued)} queued, {len(queued.already)} already queued")
+        return Done(queued, RunStatus.OK, f"{len(queued.queued)} queued, {len(queued.already)} already queued")
 
     def _send(self) -> Done[DeliveryReport]:
         report = send_due(self.engine, self.settings.mail, self.clock(), _mail_credentials(self.settings))
         trouble = report.retrying or report.undeliverable or report.refused
-        return Done(report, PARTIAL if trouble else OK, report.summary())
+        return Done(report, RunStatus.PARTIAL if trouble else RunStatus.OK, report.summary())
 
     # --- bookkeeping ---------------------------------------------------------------------------
 
@@ -180,14 +178,15 @@ class _NightlyRun:
             done = body(*inputs)
         except Exception as exc:  # noqa: BLE001  recorded; the stages that do not need this one still run
             log.exception("nightly: %s failed", name)
-            self._record(Stage(name, FAILED, f"{type(exc).__name__}: {exc}"))
+            self._record(Stage(name, RunStatus.FAILED, f"{type(exc).__name__}: {exc}"))
             return None
         self._record(Stage(name, done.status, done.detail))
         return done.value
 
     def _record(self, stage: Stage) -> None:
         self.stages.append(stage)
-        log.log(logging.INFO if stage.status in (OK, SKIPPED) else logging.WARNING, "nightly: %s", stage.line())
+        quiet = stage.status in (RunStatus.OK, RunStatus.SKIPPED)
+        log.log(logging.INFO if quiet else logging.WARNING, "nightly: %s", stage.line())
         with session_scope(self.engine) as session:
             session.execute(update(NightlyRun).where(NightlyRun.id == self.run_id)
                             .values(stages="\n".join(s.line() for s in self.stages)))
@@ -195,16 +194,16 @@ class _NightlyRun:
     def _start_record(self) -> None:
         with session_scope(self.engine) as session:
             # Holding the lock, no other run is alive: a run still "running" died before it ended.
-            session.execute(update(NightlyRun).where(NightlyRun.status == "running")
-                            .values(status=FAILED, stages=NightlyRun.stages + "\n" + INTERRUPTED))
-            run = NightlyRun(started_at=self.clock(), status="running")
+            session.execute(update(NightlyRun).where(NightlyRun.status == RunStatus.RUNNING)
+                            .values(status=RunStatus.FAILED, stages=NightlyRun.stages + "\n" + INTERRUPTED))
+            run = NightlyRun(started_at=self.clock(), status=RunStatus.RUNNING)
             session.add(run)
             session.flush()
             self.run_id = run.id
 
     def _finish_record(self) -> str:
         statuses = {s.status for s in self.stages}
-        status = FAILED if FAILED in statuses else PARTIAL if PARTIAL in statuses else OK
+        status = next((s for s in (RunStatus.FAILED, RunStatus.PARTIAL) if s in statuses), RunStatus.OK)
         with session_scope(self.engine) as session:
             session.execute(update(NightlyRun).where(NightlyRun.id == self.run_id)
                             .values(status=status, finished_at=self.clock()))

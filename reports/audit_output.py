@@ -14,8 +14,9 @@ import json
 from collections import Counter
 from typing import TextIO
 
+from monitor.statuses import FindingStatus
 from monitor.terminal import render_table, terminal_text
-from rules.audit import EXEMPTED, OPEN, AuditFinding, AuditResult, finding_json
+from rules.audit import AuditFinding, AuditResult, finding_json
 from rules.figures import COUNTS, RATES, Figures
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -89,13 +90,13 @@ def write_table(result: AuditResult, out: TextIO) -> None:
         by_rule.setdefault(finding.rule, []).append(finding)
     lines.append("")
     counts = {rule: Counter(f.status for f in findings) for rule, findings in by_rule.items()}
-    lines += render_table(RULE_HEADINGS, [[rule, c[OPEN], c[EXEMPTED]] for rule, c in counts.items()], right=(1, 2))
+    lines += render_table(RULE_HEADINGS, [[rule, c[FindingStatus.OPEN], c[FindingStatus.EXEMPTED]] for rule, c in counts.items()], right=(1, 2))
     for rule, findings in by_rule.items():
         lines += ["", f"{rule} ({len(findings)})"]
         lines += render_table(FINDING_HEADINGS, [
             [f.subject, f.agency or "", f.due_date.isoformat() if f.due_date else "",
              "" if f.days_late is None else f.days_late,
-             "miễn trừ" if f.status == EXEMPTED else "vi phạm", f.detail] for f in findings], right=(3,))
+             "miễn trừ" if f.status == FindingStatus.EXEMPTED else "vi phạm", f.detail] for f in findings], right=(3,))
     if not result.findings:
         lines += ["", "Không có vi phạm."]
     # Source text reaches a terminal here: its control characters are shown, never obeyed.

@@ -18,11 +18,12 @@ from sqlalchemy import Engine, Row, select
 from monitor.db import session_scope
 from monitor.models import ReportAgency, ReportFigures, ReportFinding, ReportSnapshot
 from monitor.sources import kind_label
+from monitor.statuses import FindingStatus
 from reports.periods import ReportPeriod, recent_periods
 from reports.render import vn_datetime
 from reports.workbook import write_workbook
 from rules import registry
-from rules.audit import OPEN, AuditFinding, AuditResult
+from rules.audit import AuditFinding, AuditResult
 from rules.figures import FIGURE_NAMES, Figures
 
 PROVINCE = "*"
@@ -224,10 +225,10 @@ class ReportBuilder:
     def agency_report(self, agency_code: str, period: ReportPeriod, since: datetime | None) -> AgencyReport:
         findings = [f for f in self.findings if f.agency == agency_code]
         breaches = [self._breach(f) for f in findings]
-        open_ = [b for b, f in zip(breaches, findings) if f.status == OPEN]
+        open_ = [b for b, f in zip(breaches, findings) if f.status == FindingStatus.OPEN]
         new = sorted((b for b in open_ if _is_new(b, since)), key=_most_urgent_first)
         still_open = sorted((b for b in open_ if not _is_new(b, since)), key=_oldest_first)
-        exempted = sorted((b for b, f in zip(breaches, findings) if f.status != OPEN), key=_most_urgent_first)
+        exempted = sorted((b for b, f in zip(breaches, findings) if f.status != FindingStatus.OPEN), key=_most_urgent_first)
         return AgencyReport(
             agency_code=agency_code, agency_name=self._agency_names.get(agency_code, agency_code),
             period=period, generated_at=self.now, since=since,
@@ -237,7 +238,7 @@ class ReportBuilder:
 
     def province_report(self, period: ReportPeriod, since: datetime | None) -> ProvinceReport:
         audit = self.period_audit(period)
-        open_by_agency = Counter(f.agency for f in self.findings if f.status == OPEN)
+        open_by_agency = Counter(f.agency for f in self.findings if f.status == FindingStatus.OPEN)
         rows = [f for f in audit.figures if f.agency != PROVINCE]
         rows.sort(key=lambda f: (_descending(f.on_time_rate), _descending(f.entry_rate), f.agency))
         ranking = [AgencyRank(rank=i, agency_code=f.agency, figures=f, open_breaches=open_by_agency[f.agency],
@@ -256,7 +257,7 @@ class ReportBuilder:
         attached = replace(
             audit,
             findings=[_audit_finding(f) for f in self.findings
-                      if f.status == OPEN and (agency is None or f.agency == agency)],
+                      if f.status == FindingStatus.OPEN and (agency is None or f.agency == agency)],
             figures=[f for f in audit.figures if agency is None or f.agency == agency],
         )
         data = io.BytesIO()
@@ -278,7 +279,7 @@ class ReportBuilder:
     def _rule_counts(self, since: datetime | None) -> list[RuleCount]:
         open_, new, exempted = Counter(), Counter(), Counter()
         for f in self.findings:
-            if f.status == OPEN:
+            if f.status == FindingStatus.OPEN:
                 open_[f.rule] += 1
                 new[f.rule] += since is None or (f.first_seen or self.now) > since
             else:
@@ -293,7 +294,7 @@ class ReportBuilder:
             # The history knows every finding of an audit at the present moment; one it does
             # not know yet is first seen now.
             first_seen=f.first_seen or self.now, fee=f.fee,
-            exemption=_exemption_text(f) if f.status != OPEN else None,
+            exemption=_exemption_text(f) if f.status != FindingStatus.OPEN else None,
         )
 
 

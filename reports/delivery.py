@@ -26,6 +26,7 @@ from monitor.config import MailSettings, Recipient, Settings
 from monitor.db import session_scope, upsert
 from monitor.models import OutboxMessage
 from monitor.outputs import OutputFolder
+from monitor.statuses import OutboxStatus
 from reports.compose import agency_message, province_message, wire_bytes
 from reports.content import PROVINCE, ReportBuilder, periods_needed
 from reports.periods import ReportPeriod, report_period
@@ -33,7 +34,6 @@ from reports.safe_text import distinct_file_stem, file_name_part
 
 log = logging.getLogger(__name__)
 
-PENDING, SENT, UNDELIVERABLE = "pending", "sent", "undeliverable"
 # The doubling delay stops growing here, so that mail goes out within the hour once the server
 # is back, however long it was down.
 MAX_RETRY_DELAY = timedelta(hours=1)
@@ -103,7 +103,7 @@ def previous_report_time(engine: Engine, recipient: Recipient) -> datetime | Non
         return session.scalar(
             select(OutboxMessage.created_at)
             .where(OutboxMessage.recipients == ",".join(recipient.to), OutboxMessage.agency == recipient.agency,
-                   OutboxMessage.status != UNDELIVERABLE)
+                   OutboxMessage.status != OutboxStatus.UNDELIVERABLE)
             .order_by(OutboxMessage.created_at.desc()).limit(1))
 
 
@@ -139,7 +139,7 @@ def store(engine: Engine, rendered: Iterable[Rendered], now: datetime) -> int:
     """Queue the messages; a key already queued (by a concurrent run) keeps its first message."""
     rows = [dict(key=r.due.key, recipients=",".join(r.due.recipient.to), agency=r.due.recipient.agency,
                  period=r.due.period.label, subject=str(r.message["Subject"]), message=wire_bytes(r.message),
-                 created_at=now, status=PENDING, attempts=0, next_attempt_at=now)
+                 created_at=now, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)
             for r in rendered]
     with session_scope(engine) as session:
         return upsert(session, OutboxMessage, rows, key=["key"], update=[])
@@ -172,7 +172,7 @@ def send_due(engine: Engine, mail: MailSettings, now: datetime,
     report = DeliveryReport()
     with session_scope(engine) as session:
         due = list(session.scalars(
-            select(OutboxMessage).where(OutboxMessage.status == PENDING,
+            select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING,
                                         or_(OutboxMessage.next_attempt_at.is_(None),
                                             OutboxMessage.next_attempt_at <= now))
             .order_by(OutboxMessage.id)))
@@ -221,8 +221,8 @@ def _connect(mail: MailSettings, credentials: tuple[str, str] | None) -> smtplib
 
 def _sent(engine: Engine, message: OutboxMessage, refused: dict, now: datetime, report: DeliveryReport) -> None:
     refused_text = _refused_text(refused) if refused else None
-    _mark(engine, message.id, status=SENT, sent_at=now, attempts=message.attempts + 1, refused=refused_text,
-          next_attempt_at=None)
+    _mark(engine, message.id, status=OutboxStatus.SENT, sent_at=now, attempts=message.attempts + 1,
+          refused=refused_text, next_attempt_at=None)
     report.sent.append(message.key)
     if refused_text:
         report.refused.append((message.key, refused_text))
@@ -235,8 +235,8 @@ def _refused_all(engine: Engine, mail: MailSettings, message: OutboxMessage, ref
     report.refused.append((message.key, refused_text))
     if all(code >= 500 for code, _ in refused.values()):
         # A permanent refusal of every address: retrying cannot help.
-        _mark(engine, message.id, status=UNDELIVERABLE, attempts=message.attempts + 1, refused=refused_text,
-              last_error=f"every recipient refused: {refused_text}", next_attempt_at=None)
+        _mark(engine, message.id, status=OutboxStatus.UNDELIVERABLE, attempts=message.attempts + 1,
+              refused=refused_text, last_error=f"every recipient refused: {refused_text}", next_attempt_at=None)
         report.undeliverable.append((message.key, f"every recipient refused: {refused_text}"))
         log.error("%s: undeliverable, every recipient refused: %s", message.key, refused_text)
     else:
@@ -247,8 +247,8 @@ def _failed(engine: Engine, mail: MailSettings, message: OutboxMessage, error: s
             report: DeliveryReport, refused: str | None = None) -> None:
     attempts = message.attempts + 1
     if attempts >= mail.max_attempts:
-        _mark(engine, message.id, status=UNDELIVERABLE, attempts=attempts, last_error=error, refused=refused,
-              next_attempt_at=None)
+        _mark(engine, message.id, status=OutboxStatus.UNDELIVERABLE, attempts=attempts, last_error=error,
+              refused=refused, next_attempt_at=None)
         report.undeliverable.append((message.key, error))
         log.error("%s: undeliverable after %d attempts: %s", message.key, attempts, error)
         return

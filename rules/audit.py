@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, t
 
 from monitor.config import Settings
 from monitor.models import BookRow
+from monitor.statuses import FindingStatus
 from rules import due, figures, history, registry
 from rules.base import MONITOR_FROM, AuditContext, audit_finding, book
 from rules.exemptions import Exemptions
@@ -29,7 +30,6 @@ from rules.sql import create_scratch, end_of
 from rules.stale import StaleSource, stale_sources
 from rules.workdays import WorkdayTables, calendar_of
 
-OPEN, EXEMPTED = "open", "exempted"
 PG_WORK_MEM = "256MB"
 FETCH_BATCH = 10_000
 
@@ -43,7 +43,7 @@ class AuditFinding(NamedTuple):
     procedure: str | None
     due_date: date | None
     detail: str
-    status: str                          # "open" | "exempted"
+    status: FindingStatus                # OPEN or EXEMPTED
     reason: str | None = None            # entry.invalid
     days_late: int | None = None         # working days past the due date at T
     first_seen: datetime | None = None   # from the findings history, when known
@@ -106,7 +106,7 @@ class AuditResult:
 
     @property
     def open_findings(self) -> list[AuditFinding]:
-        return [f for f in self.findings if f.status == OPEN]
+        return [f for f in self.findings if f.status == FindingStatus.OPEN]
 
 
 def run_audit(engine: Engine, settings: Settings, *, as_of: datetime, now: datetime,
@@ -223,7 +223,8 @@ def _findings(connection: Connection, exemptions: Exemptions, as_of: datetime, a
     with _collector_paused():
         for batch in connection.execute(query, execution_options={"yield_per": FETCH_BATCH}).partitions():
             for rule_id, subject, agency_code, procedure, due_date, detail, reason, days_late, first_seen in batch:
-                status = EXEMPTED if cover is not None and cover(rule_id, subject, agency_code) else OPEN
+                status = (FindingStatus.EXEMPTED if cover is not None and cover(rule_id, subject, agency_code)
+                          else FindingStatus.OPEN)
                 findings.append(AuditFinding(share(rule_id, rule_id), subject, share(agency_code, agency_code),
                                              share(procedure, procedure), share(due_date, due_date), detail, status,
                                              reason, days_late, share(first_seen, first_seen)))

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from monitor.calendar import WorkingCalendar
 from monitor.time_limits import TimeLimitKind
 from monitor.models import BookRow, Dossier, Payment, PortalDossier, Procedure, SupplementRequest
+from monitor.statuses import FeeStatus
 from rules.base import Parameter
 from rules.sql import ceiling, create_scratch, date_of, days_after, flag, scanned, seconds, seconds_of_day
 from rules.workdays import WorkdayTables, calendar_day, receipt_ordinal, working_day
@@ -52,7 +53,6 @@ WORKING_HOURS, SAME_DAY = TimeLimitKind.WORKING_HOURS.value, TimeLimitKind.SAME_
 KNOWN_LIMITS = (WORKING_DAYS, CALENDAR_DAYS, WORKING_HOURS, SAME_DAY)
 # A "Trong ngày" dossier received later than this on a working day is due the next working day.
 SAME_DAY_CUTOFF = Parameter("same_day_cutoff", time, time(15, 0))
-FEE_BEARING = "fee_bearing"
 ONLINE_PAYMENT = "truc-tuyen"
 PAID_OFFLINE, PAID_ONLINE = 0, 1
 
@@ -165,7 +165,7 @@ def _dossiers_at(calendar: WorkingCalendar, as_of: datetime, working_hours: tupl
     limits = select(
         p.c.code, p.c.time_limit_kind.label("kind"),
         flag(p.c.time_limit_kind.in_(KNOWN_LIMITS)).label("known_limit"),
-        flag(p.c.fee_status == FEE_BEARING).label("fee_bearing"),
+        flag(p.c.fee_status == FeeStatus.FEE_BEARING).label("fee_bearing"),
         cast(p.c.time_limit_amount, Integer).label("days"),
         ceiling(p.c.time_limit_amount * 3600).label("limit_seconds"),
     ).subquery("limits")

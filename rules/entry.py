@@ -4,13 +4,13 @@ from __future__ import annotations
 from sqlalchemy import Select, String, and_, case, exists, func, literal, null, select
 
 from monitor.models import BookRow, Dossier, PortalDossier
+from monitor.statuses import Channel
 from rules.base import CATALOGUE, ONESTOP, PORTAL_LIST, AuditContext, Parameter, Rule, book, finding
 from rules.due import FINISHED_STATUSES, audit_dossier as ad
 from rules.sql import date_of, day_text, moment_text, scanned, seconds_of_day, text_of
 from rules.workdays import calendar_day, receipt_ordinal, working_day
 
 PORTAL = "portal"
-ONLINE = "2"
 
 # Working days after R to enter a dossier into the one-stop system, and to show it on the portal.
 ENTRY_GRACE_DAYS = Parameter("entry_grace_days", int, 1)
@@ -84,7 +84,7 @@ def _part_rows(context: AuditContext, rank: int, part: str) -> Select:
     """The rows of one part received by T."""
     if part == PORTAL:
         table = PortalDossier.__table__
-        received, procedure, condition = table.c.submitted_at, table.c.procedure_code, table.c.channel == ONLINE
+        received, procedure, condition = table.c.submitted_at, table.c.procedure_code, table.c.channel == Channel.ONLINE
         file, row_number = null(), null()
     else:
         table = BookRow.__table__

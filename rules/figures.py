@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy import case, func, literal, select, true
 
+from monitor.statuses import Channel
 from rules import registry
 from rules.base import AuditContext, audit_finding
 from rules.due import (
@@ -23,7 +24,6 @@ from rules.due import audit_dossier as ad
 from rules.entry import SYNC_GRACE_DAYS
 
 PROVINCE = "*"
-ONLINE, OFFLINE = "2", ("1", "3")
 
 
 
@@ -120,8 +120,8 @@ def _counts(context: AuditContext, start: date | None) -> dict[str | None, Count
         bit(ad.c.on_portal, ON_PORTAL),
         bit(ad.c.payment.is_not(None), PAID),
         bit(ad.c.payment == PAID_ONLINE, PAID_ONLINE_TOO),
-        bit(ad.c.channel == ONLINE, CHANNEL_ONLINE),
-        bit(ad.c.channel.in_(OFFLINE), CHANNEL_OFFLINE),
+        bit(ad.c.channel == Channel.ONLINE, CHANNEL_ONLINE),
+        bit(ad.c.channel.in_((Channel.COUNTER, Channel.POST)), CHANNEL_OFFLINE),
     ), literal(0))
     dossiers = select(ad.c.agency, ad.c.state, facts.label("facts")).subquery("dossiers")
     query = (select(dossiers.c.agency, dossiers.c.state, dossiers.c.facts, func.count().label("dossiers"))

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, exists, literal, not_, null, select, te
 
 from monitor.db import insert_with_conflicts
 from monitor.models import Finding as FindingRow
+from monitor.statuses import FindingStatus
 from rules.base import audit_finding
 
 history = FindingRow.__table__
@@ -30,7 +31,7 @@ def update_history(connection: Connection, running: dict[str, frozenset[str]], s
     # (SQLite needs a WHERE before ON CONFLICT to parse an INSERT ... SELECT.)
     seen = insert(history).from_select(columns, select(
         f.c.rule, f.c.subject, f.c.agency, f.c.procedure, f.c.parts, f.c.due_date, f.c.detail,
-        literal(now), literal(now), null(), literal("open")).where(true()))
+        literal(now), literal(now), null(), literal(FindingStatus.OPEN.value)).where(true()))
     # A finding seen again keeps its first_seen, even after a spell as resolved. One key probe
     # per finding: no plan to go wrong. (An UPDATE joined to the findings is faster on a table
     # whose statistics are right, and quadratic on one that autovacuum has not analysed yet.)
@@ -46,9 +47,9 @@ def update_history(connection: Connection, running: dict[str, frozenset[str]], s
     left_as_they_were = [_found_by(*name.split(":", 1)) for name in skipped if ":" in name]
     connection.execute(
         update(history)
-        .where(history.c.status == "open", history.c.rule.in_(sorted(running)), ~found_again,
+        .where(history.c.status == FindingStatus.OPEN, history.c.rule.in_(sorted(running)), ~found_again,
                *(not_(condition) for condition in left_as_they_were))
-        .values(status="resolved", resolved_at=now))
+        .values(status=FindingStatus.RESOLVED, resolved_at=now))
 
 
 def _found_by(rule: str, part: str):

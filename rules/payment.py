@@ -4,11 +4,11 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 
 from monitor.models import Procedure
+from monitor.statuses import Channel, FeeStatus
 from rules.base import CATALOGUE, ONESTOP, AuditContext, Rule, finding, procedure_findings
-from rules.due import FEE_BEARING, PAID_OFFLINE, audit_dossier as ad
+from rules.due import PAID_OFFLINE, audit_dossier as ad
 from rules.sql import moment_text, text_of
 
-ONLINE = "2"
 
 
 class NotEnabled(Rule):
@@ -25,7 +25,7 @@ class NotEnabled(Rule):
         # An unknown fee, or a page without the payment label (None), is no breach: skipped.
         return procedure_findings(
             self.id, text_of("Thủ tục có thu phí, lệ phí nhưng chưa cung cấp thanh toán trực tuyến"),
-        ).where(p.c.fee_status == FEE_BEARING, p.c.online_payment.is_(False))
+        ).where(p.c.fee_status == FeeStatus.FEE_BEARING, p.c.online_payment.is_(False))
 
 
 class Offline(Rule):
@@ -46,4 +46,4 @@ class Offline(Rule):
             received=ad.c.received_on,
             detail=text_of("Nộp trực tuyến (nhận ", moment_text(ad.c.received_at),
                            "), thủ tục có thu phí, lệ phí nhưng không thanh toán trực tuyến"),
-        )).where(ad.c.channel == ONLINE, ad.c.payment == PAID_OFFLINE)  # payment: fee-bearing dossiers only
+        )).where(ad.c.channel == Channel.ONLINE, ad.c.payment == PAID_OFFLINE)  # payment: fee-bearing dossiers only

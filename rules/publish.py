@@ -20,7 +20,8 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from monitor.config import Settings
 from monitor.models import (Agency, Dossier, Fee, Procedure, ReportAgency, ReportFigures, ReportFinding,
                             ReportSnapshot)
-from rules.audit import EXEMPTED, AuditResult, audit_figures
+from monitor.statuses import FindingStatus
+from rules.audit import AuditResult, audit_figures
 from rules.exemptions import Exemptions
 from rules import registry
 from rules.sql import end_of
@@ -81,7 +82,7 @@ def _store_findings(connection: Connection, snapshot: int, audit: AuditResult) -
     exemptions = Exemptions(connection, audit.as_of)
     rows = []
     for f in audit.findings:
-        exemption = exemptions.covering(f.rule, f.subject, f.agency) if f.status == EXEMPTED else None
+        exemption = exemptions.covering(f.rule, f.subject, f.agency) if f.status == FindingStatus.EXEMPTED else None
         rows.append({
             "snapshot_id": snapshot, "rule": f.rule, "subject": f.subject, "agency": f.agency,
             "procedure": f.procedure, "procedure_name": procedure_names.get(f.procedure) if f.procedure else None,

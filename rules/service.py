@@ -1,20 +1,14 @@
 """service.*: full online service for every procedure eligible for it."""
 from __future__ import annotations
 
-import unicodedata
-
 from sqlalchemy import Select, select
 
+from monitor.codes import folded
 from monitor.models import Procedure
 from rules.base import CATALOGUE, AuditContext, Rule, procedure_findings
 from rules.sql import text_of
 
 PARTIAL_LEVELS = ("một phần", "cung cấp thông tin")
-
-
-def folded(text: str) -> str:
-    """A label compared as the catalogue's texts are: NFC, case-folded, spaces collapsed."""
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
 
 class NotFullOnline(Rule):

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, select
 
 from monitor.models import SyncRun
 from monitor.sources import SourceSettings
+from monitor.statuses import RunStatus
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,14 @@ def _judge(connection: Connection, source: SourceSettings, now: datetime) -> Sta
     # A run still going says nothing yet; runs stamped after `now` have not happened at `now`.
     latest = connection.execute(
         select(runs.c.status, runs.c.error)
-        .where(runs.c.source == source.name, runs.c.status != "running", runs.c.started_at <= now)
+        .where(runs.c.source == source.name, runs.c.status != RunStatus.RUNNING, runs.c.started_at <= now)
         .order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(1)
     ).first()
     last_success = connection.execute(
         select(func.max(runs.c.finished_at))
-        .where(runs.c.source == source.name, runs.c.status == "ok", runs.c.finished_at <= now)
+        .where(runs.c.source == source.name, runs.c.status == RunStatus.OK, runs.c.finished_at <= now)
     ).scalar()
-    if latest is not None and latest.status != "ok":
+    if latest is not None and latest.status != RunStatus.OK:
         reason = latest.error or "the latest sync failed"
     elif last_success is None:
         reason = "never synced successfully"

@@ -21,12 +21,13 @@ import click
 
 from monitor.config import load_settings
 from monitor.db import make_engine
+from monitor.statuses import FindingStatus
 from monitor.terminal import render_table
 from sandbox.mailcatcher import MailCatcher
 from sandbox.simulator import OneStopServer, PortalServer, generate_province, write_tracking_books
 from reports.render import percent
 from rules import registry
-from rules.audit import OPEN, run_audit
+from rules.audit import run_audit
 from rules.figures import Figures
 
 SEED = 2026
@@ -151,7 +152,7 @@ def _figures_table(figures: list[Figures]) -> str:
 
 
 def _rule_counts(findings: list) -> str:
-    counts = Counter(f.rule for f in findings if f.status == OPEN)
+    counts = Counter(f.rule for f in findings if f.status == FindingStatus.OPEN)
     rows = [(rule, f"{n:,}", registry.by_id(rule).title) for rule, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]
     rows.append(("total", f"{sum(counts.values()):,}", ""))
     return "Open breaches per rule:\n" + _indented(render_table(("rule", "open", "what it is"), rows, right=(1,)))

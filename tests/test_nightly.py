@@ -23,7 +23,8 @@ from monitor.config import load_settings
 from monitor.db import init_schema, make_engine, session_scope
 from sandbox.mailcatcher import MailCatcher
 from monitor.models import Dossier, NightlyRun, OutboxMessage
-from monitor.pipeline import LOCKED, OK, PARTIAL, run_nightly
+from monitor.pipeline import run_nightly
+from monitor.statuses import RunStatus
 from monitor.scheduler import outbox_job
 from nightly_support import FORMULA_CODE, HEALTH, MARKUP_CODE, RECIPIENTS, World, motcua, received_by, simulated_world
 from reports.workbook import FINDINGS_SHEET, FORM_COLUMNS, FORM_SHEET
@@ -70,7 +71,7 @@ def test_each_recipient_gets_one_message_with_text_html_and_the_workbook(world, 
 
     outcome = run_nightly(store, settings, clock)
 
-    assert outcome.status == OK, outcome.summary()
+    assert outcome.status == RunStatus.OK, outcome.summary()
     messages = received_by(world.mailbox)
     assert sorted(messages) == sorted(RECIPIENTS.values())
     assert all(len(received) == 1 for received in messages.values())
@@ -150,7 +151,7 @@ def test_two_nightly_runs_the_same_day_send_each_message_once(world, store):
 
     second = run_nightly(store, settings, lambda: NOW + timedelta(hours=2))
 
-    assert second.status == OK
+    assert second.status == RunStatus.OK
     assert len(world.mailbox.received) == len(RECIPIENTS)
     stages = {stage.name: stage.detail for stage in second.stages}
     assert stages["report"] == f"0 queued, {len(RECIPIENTS)} already queued"
@@ -162,7 +163,7 @@ def test_with_smtp_down_the_outbox_keeps_the_messages_and_the_next_run_sends_the
         down_port = stopped.port
     down = run_nightly(store, settings_of(world, store, mail_port=down_port), clock)
 
-    assert down.status == PARTIAL and len(down.delivery.retrying) == len(RECIPIENTS)
+    assert down.status == RunStatus.PARTIAL and len(down.delivery.retrying) == len(RECIPIENTS)
     with session_scope(store) as session:
         assert {(m.status, m.attempts) for m in session.scalars(select(OutboxMessage))} == {("pending", 1)}
 
@@ -180,7 +181,7 @@ def test_a_failed_source_does_not_stop_the_reports_which_name_the_stale_data(wor
 
     outcome = run_nightly(store, settings_of(world, store, portal_url=dead_url), clock)
 
-    assert outcome.failed_sources == ["cong-dvc"] and outcome.status == PARTIAL
+    assert outcome.failed_sources == ["cong-dvc"] and outcome.status == RunStatus.PARTIAL
     assert len(world.mailbox.received) == len(RECIPIENTS)
     for [message] in received_by(world.mailbox).values():
         for body in (message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()):
@@ -220,7 +221,7 @@ def test_two_nightly_processes_at_once_one_runs_and_one_exits_saying_so(world, s
 
     assert second.returncode == 5
     assert "another nightly run holds the lock" in second.stderr
-    assert first["outcome"].status == OK
+    assert first["outcome"].status == RunStatus.OK
     assert len(nightly_runs(store)) == 1
     assert runlock.current_holder(store, runlock.NIGHTLY) is None  # released at the end
 
@@ -249,10 +250,10 @@ def test_a_crashed_run_on_another_host_loses_the_lock_within_one_lease(world, st
         session.add(NightlyRun(started_at=NOW - timedelta(hours=1), status="running", stages="sync ok"))
     settings = settings_of(world, store)
 
-    assert run_nightly(store, settings, lambda: NOW - timedelta(minutes=1)).status == LOCKED
+    assert run_nightly(store, settings, lambda: NOW - timedelta(minutes=1)).status == RunStatus.LOCKED
     outcome = run_nightly(store, settings, lambda: NOW + runlock.LEASE)
 
-    assert outcome.status == OK
+    assert outcome.status == RunStatus.OK
     crashed, this = nightly_runs(store)
     assert crashed.status == "failed"
     assert crashed.stages.endswith("interrupted: the process ended before the run finished")

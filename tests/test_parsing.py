@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from connectors.parsing import (
-    FeeStatus,
     normalize_text,
     parse_fee,
     parse_onestop_datetime,
@@ -15,7 +14,8 @@ from connectors.parsing import (
     parse_yes_no,
     strip_province_suffix,
 )
-from monitor.codes import code_key
+from monitor.codes import code_key, folded
+from monitor.statuses import FeeStatus
 from monitor.time_limits import TimeLimit, TimeLimitKind
 
 
@@ -237,3 +237,17 @@ def test_co_and_khong(text, expected):
 @pytest.mark.parametrize("text", ["", "Co", "Một phần", None])
 def test_other_yes_no_texts_are_unknown(text):
     assert parse_yes_no(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "Trực tuyến",
+    unicodedata.normalize("NFD", "  TRỰC   TUYẾN "),
+    "trực\u00a0tuyến",        # a no-break space, as pages copied from a word processor carry
+    "Trực\ttuyến\n",
+])
+def test_labels_match_whatever_their_case_spacing_or_unicode_form(text):
+    assert folded(text) == "trực tuyến"
+
+
+def test_folding_keeps_letters_that_differ_only_in_their_accents():
+    assert folded("Có") != folded("Cỏ") and folded("ngày") != folded("ngay")

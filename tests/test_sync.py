@@ -18,7 +18,8 @@ import pytest
 import sqlalchemy
 from sqlmodel import SQLModel
 
-from connectors.sync import INTERRUPTED, TerminalProgress, format_summary, progress_for, sync_source, sync_sources
+from connectors.sync import TerminalProgress, format_summary, progress_for, sync_source, sync_sources
+from monitor.statuses import INTERRUPTED
 from monitor.cli import EXIT_SOURCE_FAILED, EXIT_USAGE, main
 from monitor.db import session_scope
 from monitor.models import SyncRun
