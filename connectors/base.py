@@ -9,9 +9,11 @@ but the sync of that source has failed.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -89,7 +91,10 @@ class SyncStart:
 
 
 class Connector(ABC):
-    """Reads one configured source. `synced_at` stamps every row of this run."""
+    """Reads one configured source. `synced_at` stamps every row of this run. `loader` is the
+    class that writes its batches (None: the shared connectors.loader.Loader)."""
+
+    loader: ClassVar[type | None] = None
 
     def __init__(self, source: SourceSettings, synced_at: datetime):
         self.source = source
@@ -117,3 +122,14 @@ def agency_code_in(text: str | None) -> str | None:
         return match.group(1) or None
     # A name without a bracketed code (it contains spaces) names no code.
     return None if " " in text else text
+
+
+WILDCARDS = frozenset("*?[")
+
+
+def glob_root(pattern: str) -> Path:
+    """The folder a glob starts from: its parts before the first one with a wildcard (for a
+    pattern without one, the file's folder). Files are known by their path relative to it."""
+    parts = Path(pattern).parts
+    plain = next((i for i, part in enumerate(parts) if WILDCARDS & set(part)), len(parts) - 1)
+    return Path(*parts[:plain])

@@ -121,8 +121,8 @@ class Loader:
         if rows:
             upsert(session, records.table, rows, records.key, update=_columns(rows, records.key))
         parents = [row[records.key[0]] for row in rows]
-        among = set(parents)
-        _replace_children(session, [replace(child, rows=[r for r in child.rows if r[child.key[0]] in among])
+        written = set(parents)
+        replace_children(session, [replace(child, rows=[r for r in child.rows if r[child.key[0]] in written])
                                     for child in batch.children], parents)
 
     def _count(self, records: Rows, rows: list[dict], before: dict[tuple, dict], rejected: int) -> None:
@@ -164,13 +164,13 @@ def _columns(rows: list[dict], key: tuple[str, ...]) -> list[str]:
     return [name for name in rows[0] if name not in key] if rows else []
 
 
-def _chunks(items: list, size: int = IN_CHUNK) -> Iterable[list]:
+def chunks(items: list, size: int = IN_CHUNK) -> Iterable[list]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
 
 
-def _among(column, values: list):
+def among(column, values: list):
     """`column IN (values)`, the values written into the SQL rather than bound one by one:
     PostgreSQL hashes such a list, so the test stays fast even where it scans a table (as it
     does before the table's first ANALYZE), instead of comparing each row with every value."""
@@ -190,8 +190,8 @@ def _existing(session: Session, records: Rows, rows: list[dict]) -> dict[tuple, 
         raise ValueError(f"a batch of {table.name} rows differs in key columns {shared}")
     same = [table.c[name] == rows[0][name] for name in shared]
     found: dict[tuple, dict] = {}
-    for chunk in _chunks([row[last] for row in rows]):
-        for stored in session.execute(select(table).where(*same, _among(table.c[last], chunk))).mappings():
+    for chunk in chunks([row[last] for row in rows]):
+        for stored in session.execute(select(table).where(*same, among(table.c[last], chunk))).mappings():
             found[_key_of(stored, records.key)] = dict(stored)
     return found
 
@@ -205,11 +205,11 @@ def _prune(session: Session, prune: Prune) -> None:
                                         column.not_in(kept)))
 
 
-def _replace_children(session: Session, children: list[Rows], parents: list) -> None:
+def replace_children(session: Session, children: list[Rows], parents: list) -> None:
     for child in children:
         table = child.table.__table__
         parent = table.c[child.key[0]]
-        for chunk in _chunks(parents):
-            session.execute(delete(table).where(_among(parent, chunk)))
+        for chunk in chunks(parents):
+            session.execute(delete(table).where(among(parent, chunk)))
         if child.rows:
             upsert(session, table, _last_of_each(child.rows, child.key), child.key)

@@ -67,12 +67,13 @@ def sync_source(engine: Engine, settings: Settings, source: SourceSettings,
     outcome = _start_run(engine, source, clock)
     progress.started(source)
     start = SyncStart(engine, settings, outcome.started_at)
-    loader = Loader(engine, source.name, outcome.run_id, clock)
+    connector_class = _connector_class(source)
+    loader = (connector_class.loader or Loader)(engine, source.name, outcome.run_id, clock)
     # Until the run ends normally, it ends as interrupted (KeyboardInterrupt, SystemExit).
     error: str | None = INTERRUPTED
     doing = "reading the source"  # where an unexpected failure happened, for its message
     try:
-        connector = _connector_class(source).for_run(source, start)
+        connector = connector_class.for_run(source, start)
         for batch in connector.batches():
             doing = f"storing a batch (after {loader.counts.read:,} records)"
             loader.load(batch)

@@ -24,7 +24,8 @@ from pathlib import Path
 import openpyxl
 
 from connectors import validation as check
-from connectors.base import Batch, Connector, Prune, Rejection, Rows, SourceError, SyncStart, agency_code_in
+from connectors.base import (Batch, Connector, Prune, Rejection, Rows, SourceError, SyncStart, agency_code_in,
+                             glob_root)
 from connectors.loader import read_book_files
 from connectors.parsing import normalize_text, parse_vn_datetime
 from monitor.codes import code_key, folded
@@ -42,7 +43,6 @@ APPOINTMENT = "hẹn trả kết quả"
 # No hand-kept book has a cell this long (Excel itself stops at 32,767 characters): a longer
 # one is a damaged or hostile file, and the CSV reader cannot tell where the rows after it begin.
 CELL_LIMIT = 1024 * 1024  # characters
-WILDCARDS = frozenset("*?[")
 
 
 class UnreadableFile(Exception):
@@ -96,7 +96,7 @@ class TrackingBookConnector(Connector):
 
     def _matching_files(self) -> dict[str, Path]:
         """The books the glob matches, by their path relative to its root, sorted."""
-        root = _glob_root(self.source.path)
+        root = glob_root(self.source.path)
         matches = sorted(Path(p) for p in glob.glob(self.source.path, recursive=True))
         # Excel's lock files (~$name.xlsx) sit next to every open workbook.
         paths = [p for p in matches if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("~$")]
@@ -247,14 +247,6 @@ def _csv_lines(content: bytes) -> Iterator[tuple[int, list]]:
                                  line) from None
         yield line, cells
         line = reader.line_num + 1  # a quoted cell can span lines: the next row starts after them
-
-
-def _glob_root(pattern: str) -> Path:
-    """The folder a glob starts from: its parts before the first one with a wildcard (for a
-    pattern without one, the file's folder)."""
-    parts = Path(pattern).parts
-    plain = next((i for i, part in enumerate(parts) if WILDCARDS & set(part)), len(parts) - 1)
-    return Path(*parts[:plain])
 
 
 def _header(cells) -> dict[str, int] | None:

@@ -66,8 +66,12 @@ class Dossier(SQLModel, table=True):
     finished_at: LocalDatetime | None = None                         # NgayKetThucXuLy
     returned_at: LocalDatetime | None = None                         # NgayTra
     refused_at: LocalDatetime | None = None                          # NgayTuChoi
-    created_at: LocalDatetime                                        # NgayTao
-    updated_at: LocalDatetime = Field(index=True)                    # NgayCapNhat
+    # NgayTao. A stream dossier (sources.md section 4) has none: its entry time is derived from
+    # its first status-2 step, and unknown (NULL) while it has none.
+    created_at: LocalDatetime | None = None
+    # NgayCapNhat, the last resort end date of a status 3, 7 or 8 dossier. A stream dossier has
+    # none: it holds the time of its latest step with its status, the end date the stream gives.
+    updated_at: LocalDatetime | None = Field(default=None, index=True)
     source: str = Field(max_length=64)
     synced_at: LocalDatetime
 
@@ -146,7 +150,7 @@ class BookRow(SQLModel, table=True):
 
 
 class BookFile(SQLModel, table=True):
-    """A tracking-book file already read: unchanged files are not read again."""
+    """A file already read (a tracking book, a captured stream log): unchanged files are not read again."""
     __tablename__ = "book_file"
     source: str = Field(primary_key=True, max_length=64)
     path: str = Field(primary_key=True)                         # relative to the glob's root (the folder before its first wildcard)
@@ -155,6 +159,72 @@ class BookFile(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     rows: int
     read_at: LocalDatetime
+
+
+# --- The national sync stream (sources.md section 4): what it carries besides the dossier -------
+
+class StreamDossier(SQLModel, table=True):
+    """The stream's own facts of a dossier it brought, beside its `dossier` row."""
+    __tablename__ = "stream_dossier"
+    code: str = Field(foreign_key="dossier.code", primary_key=True, max_length=80, ondelete="CASCADE")
+    agency_name: str | None = None                              # DonViXuLy (the name; never matched)
+    paid_online: str | None = Field(default=None, max_length=2)  # DuocThanhToanTrucTuyen: 1, 2, or not paid online
+    digitised: bool = False                                     # HoSoCoThanhPhanSoHoa is "1"
+    # Whether DanhSachHoSoBoSung listed a request: then it gives the supplement requests;
+    # otherwise they are derived from the status-5 steps.
+    supplements_listed: bool = False
+
+
+class ProcessingStep(SQLModel, table=True):
+    """A step of `CapNhatTienDoHoSoMC`. Keyed by the dossier's `code_key`, not by a foreign key:
+    a step may arrive before its dossier. `identity` (a hash of the code key, ThoiDiemXuLy,
+    TrangThai and NoiDungXuLy) stores a step sent twice once."""
+    __tablename__ = "processing_step"
+    __table_args__ = (Index("ix_processing_step_dossier", "dossier_key", "status", "acted_at"),)
+    identity: str = Field(primary_key=True, max_length=64)
+    dossier_key: str = Field(max_length=80)                     # code_key of MaHoSo
+    source: str = Field(max_length=64)
+    acted_at: LocalDatetime                                     # ThoiDiemXuLy
+    status: int                                                 # TrangThai 1..10
+    content: str | None = Field(default=None, sa_column=Column(Text))  # NoiDungXuLy
+    officer: str | None = None                                  # NguoiXuLy
+    officer_title: str | None = None                            # ChucDanh
+    department: str | None = None                               # PhongBanXuLy (often empty)
+    started_at: LocalDatetime | None = None                     # NgayBatDau
+    due_at: LocalDatetime | None = None                         # NgayKetThucTheoQuyDinh (often empty)
+    synced_at: LocalDatetime
+
+
+class ResultDocument(SQLModel, table=True):
+    """DanhSachGiayToKetQua: a result document; one with a file link is an electronic result."""
+    __tablename__ = "result_document"
+    dossier_code: str = Field(foreign_key="dossier.code", primary_key=True, max_length=80, ondelete="CASCADE")
+    seq: int = Field(primary_key=True)
+    name: str | None = None                                     # TenGiayTo
+    document_code: str | None = None                            # MaGiayToKetQua
+    file_url: str | None = Field(default=None, sa_column=Column(Text))  # DuongDanTepTinKetQua
+
+
+class SubmittedFile(SQLModel, table=True):
+    """TaiLieuNop: a file the applicant submitted, with the index's flags."""
+    __tablename__ = "submitted_file"
+    dossier_code: str = Field(foreign_key="dossier.code", primary_key=True, max_length=80, ondelete="CASCADE")
+    seq: int = Field(primary_key=True)
+    file_id: str | None = None                                  # TepDinhKemId
+    name: str | None = None                                     # TenTepDinhKem
+    component_code: str | None = None                           # MaThanhPhanHoSo
+    digitised: bool = False                                     # DuocSoHoa "1"
+    reused: bool = False                                        # DuocTaiSuDung "1"
+    from_national_store: bool = False                           # DuocLayTuKhoDMQG "1"
+
+
+class StreamState(SQLModel, table=True):
+    """When a stream source last had a batch accepted: a stream is stale when its sender stops."""
+    __tablename__ = "stream_state"
+    source: str = Field(primary_key=True, max_length=64)
+    last_batch_at: LocalDatetime
+    batches: int = 0
+    records: int = 0
 
 
 class SyncCursor(SQLModel, table=True):

@@ -26,6 +26,10 @@ SYNCED_TABLES = {
     "portal_dossier": ("synced_at",),
     "book_row": ("id", "synced_at"),
     "sync_cursor": ("updated_at",),
+    "stream_dossier": (),
+    "processing_step": ("synced_at",),
+    "result_document": (),
+    "submitted_file": (),
 }
 
 

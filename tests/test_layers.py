@@ -84,7 +84,7 @@ def test_reading_the_config_loads_no_connector():
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('connectors', 'rules', 'reports')), "
              "sorted(monitor.config.KINDS))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert loaded.stdout.strip() == "[] ['onestop_api', 'portal_html', 'tracking_book']"
+    assert loaded.stdout.strip() == "[] ['dvcqg_stream', 'onestop_api', 'portal_html', 'tracking_book']"
 def _imported_names(path: Path) -> set[tuple[str, str]]:
     """(module, name) of every `from module import name` of a file."""
     return {(node.module, alias.name) for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))

@@ -112,4 +112,4 @@ def test_a_key_of_another_kind_is_an_error(tmp_path):
 def test_the_shipped_kinds_are_registered_with_their_labels():
     assert {kind: settings.label for kind, settings in KINDS.items()} == {
         "onestop_api": "hệ thống một cửa điện tử", "portal_html": "Cổng dịch vụ công",
-        "tracking_book": "sổ theo dõi hồ sơ"}
+        "tracking_book": "sổ theo dõi hồ sơ", "dvcqg_stream": "luồng đồng bộ hồ sơ (DVCQG)"}

@@ -3,12 +3,14 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
 from monitor.cli import main
-from monitor.db import init_schema, make_engine, session_scope, upsert
+from monitor.db import alembic_config, init_schema, make_engine, session_scope, upsert
 from monitor.models import Agency, Dossier
 
 T = datetime(2026, 2, 10, 9, 0)
@@ -90,3 +92,23 @@ def test_a_failed_transaction_keeps_what_was_stored(engine):
     with session_scope(engine) as session:
         assert session.get(Dossier, "D-1").status == 2
         assert session.get(Dossier, "D-2") is None
+
+
+def test_an_upgrade_that_rebuilds_the_dossier_table_keeps_its_children(database_url):
+    # 0007 makes dossier.created_at optional: SQLite rebuilds the table, and dropping the old one
+    # with foreign keys on would delete every supplement request, fee and payment.
+    engine = make_engine(database_url)
+    command.upgrade(alembic_config(engine), "0006")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO dossier (code, code_key, procedure_code, procedure_code_raw, agency_code, channel, status,"
+            " created_at, updated_at, source, synced_at) VALUES ('A-1', 'A-1', 'P', 'P', 'AG', '1', 4,"
+            " '2026-01-05 08:00:00', '2026-01-05 08:00:00', 'motcua', '2026-01-06 00:00:00')"))
+        connection.execute(text("INSERT INTO supplement_request (dossier_code, seq, requested_at)"
+                                " VALUES ('A-1', 1, '2026-01-05 09:00:00')"))
+    command.upgrade(alembic_config(engine), "head")
+    with engine.connect() as connection:
+        kept = connection.execute(text("SELECT count(*) FROM supplement_request")).scalar()
+        foreign_keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar() if engine.dialect.name == "sqlite" else 1
+    engine.dispose()
+    assert (kept, foreign_keys) == (1, 1)
