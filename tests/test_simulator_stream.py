@@ -785,6 +785,11 @@ def test_the_command_line_writes_files_and_pushes(tmp_path, capsys):
     assert summary["batches"] == len(receiver.committed) and summary["failed"] == []
     assert receive(receiver.committed)[0] == receive(written)[0]
     assert max(len(b["data"]) for b in receiver.committed) == 3
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:  # a fault of the servers, not of the stream
         simulator_main(["push", "--url", "http://127.0.0.1:1", "--username", "u", "--password", "p",
                         "--faults", "server_error", *common])
+    assert exit_.value.code == 2 and "unknown fault 'server_error'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # nobody listening
+        simulator_main(["push", "--url", "http://127.0.0.1:1", "--username", "u", "--password", "p",
+                        "--backoff", "0", *common])
+    assert exit_.value.code == "error: no answer to the log-in at http://127.0.0.1:1/auth"

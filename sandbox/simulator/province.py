@@ -68,8 +68,9 @@ class Province:
     def progress(self, dossier: Dossier) -> Progress:
         """What only the national sync stream tells of the dossier (its steps, files, results):
         drawn on first use from a generator of its own, seeded from the province seed and the
-        dossier code, and kept on the dossier. Drawn eagerly it would triple the time it takes
-        to generate a province, for every user that never needs it."""
+        dossier code, and kept on the dossier: it tells the dossier as it stood then (a record a
+        server's fault changes afterwards keeps its steps). Drawn eagerly it would triple the
+        time it takes to generate a province, for every user that never needs it."""
         if dossier.progress is None:
             dossier.progress = dossier_progress(self.seed, dossier, self.procedure(dossier.procedure_code),
                                                 max(self.now, dossier.updated))
