@@ -4,6 +4,8 @@ Dossiers are generated day by day from `start` to `now`. Each day has its own ra
 (seeded from the province seed and the date) and a fixed number of dossiers, so the stream is
 the same for a seed and can be produced one record at a time, however long it is. Within a day
 the dossiers are numbered per agency in order of arrival, as a one-stop system numbers them.
+What only the national sync stream tells (steps, files, results) is drawn on first use, for each
+dossier from a generator of its own (`progress()`), so it changes nothing else.
 
 The dossiers the servers serve are held in `Province.dossiers`, a live store built from the
 stream on first use: faults that change records mid-crawl change them there, so that a
@@ -19,8 +21,9 @@ from functools import cached_property
 from itertools import accumulate
 
 from sandbox.simulator.catalogue import AGENCIES, PROCEDURES, Agency, Procedure
-from sandbox.simulator.dossier import Dossier
+from sandbox.simulator.dossier import Dossier, Progress
 from sandbox.simulator.lifecycle import live_dossier
+from sandbox.simulator.progress import dossier_progress
 from sandbox.simulator.store import DossierStore
 from sandbox.simulator.workdays import WORKING_SECONDS_PER_DAY, is_working_day, working_moment
 
@@ -61,6 +64,17 @@ class Province:
         """The procedure a recorded code names (with or without the province suffix)."""
         base = code.split(".000.")[0]
         return next((p for p in self.procedures if p.code == base), None)
+
+    def progress(self, dossier: Dossier) -> Progress:
+        """What only the national sync stream tells of the dossier (its steps, files, results):
+        drawn on first use from a generator of its own, seeded from the province seed and the
+        dossier code, and kept on the dossier: it tells the dossier as it stood then (a record a
+        server's fault changes afterwards keeps its steps). Drawn eagerly it would triple the
+        time it takes to generate a province, for every user that never needs it."""
+        if dossier.progress is None:
+            dossier.progress = dossier_progress(self.seed, dossier, self.procedure(dossier.procedure_code),
+                                                max(self.now, dossier.updated))
+        return dossier.progress
 
     def iter_dossiers(self) -> Iterator[Dossier]:
         """Every dossier as generated, oldest arrival day first, one at a time."""
