@@ -145,7 +145,8 @@ def test_motcua_sync_prints_no_name_or_id_number(tmp_path, engine, database_url,
 
 
 def test_a_record_the_store_refuses_is_rejected_and_the_rest_of_its_batch_stored_with_the_cursor(engine):
-    # A record the edge checks let through but the store refuses (here: no creation time).
+    # A record the edge checks let through but the store refuses (here: no sync time; no creation
+    # time is no longer one, since a stream dossier's entry time may be unknown).
     def dossier(code, **extra):
         return {"code": code, "code_key": code, "procedure_code": "1.1", "procedure_code_raw": "1.1",
                 "agency_code": "A", "channel": "1", "applicant_name": NAME, "status": 2, "created_at": NOW,
@@ -158,7 +159,7 @@ def test_a_record_the_store_refuses_is_rejected_and_the_rest_of_its_batch_stored
             "returning id"), {"t": NOW}).scalar()
     loader = Loader(engine, "motcua", run_id, clock)
     fees = [{"dossier_code": code, "seq": 1, "name": "lệ phí", "amount": 1} for code in ("D1", "D2", "D3")]
-    loader.load(Batch(records=Rows(Dossier, ("code",), [dossier("D1"), dossier("D2", created_at=None), dossier("D3")]),
+    loader.load(Batch(records=Rows(Dossier, ("code",), [dossier("D1"), dossier("D2", synced_at=None), dossier("D3")]),
                       children=[Rows(Fee, ("dossier_code", "seq"), fees)], cursor="20260331170000"))
 
     assert {d.code for d in stored(engine, Dossier)} == {"D1", "D3"}
