@@ -30,7 +30,8 @@ class NotEnabled(Rule):
 
 class Offline(Rule):
     """Submitted online for a fee-bearing procedure, paid by T, and never through the online
-    payment platform."""
+    payment platform. For a stream dossier (no transactions): not paid online
+    (DuocThanhToanTrucTuyen not 1 or 2) and resolved with status 9 or 10 by T (rules.due)."""
     id = "payment.offline"
     title = "Hồ sơ nộp trực tuyến nhưng không thanh toán trực tuyến"
     action = "Hướng dẫn người nộp thanh toán qua nền tảng thanh toán trực tuyến."
