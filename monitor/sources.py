@@ -23,6 +23,10 @@ ONESTOP = "onestop"            # the one-stop system's dossiers: statuses, dates
 CATALOGUE = "catalogue"        # the portal's procedure catalogue
 PORTAL_LIST = "portal_list"    # the portal's list of synchronised dossiers
 
+# How rules.stale judges a source (a kind's `freshness`).
+SYNCS = "syncs"        # by its syncs: each a read of all of it, the latest not failed and recent enough
+BATCHES = "batches"    # by the batches it pushes (a stream has no complete read): the last one recent enough
+
 
 def book(source: str) -> str:
     """The input "tracking book `source`"."""
@@ -35,6 +39,7 @@ class SourceSettings(ABC):
     kind: ClassVar[str]               # the `kind` key that selects this class
     label: ClassVar[str]              # what the reports call such a source, in Vietnamese
     connector: ClassVar[str]          # "module:Class" of its connector (connectors.base.Connector)
+    freshness: ClassVar[str] = SYNCS  # how its staleness is judged: SYNCS or BATCHES
 
     name: str
     max_age_hours: float = 36
@@ -47,6 +52,12 @@ class SourceSettings(ABC):
     def unavailable(self, *, ever_synced: bool) -> frozenset[str]:
         """The inputs this source's staleness takes away: all it provides, unless a kind knows better."""
         return self.provides
+
+    @property
+    def read_by_sync(self) -> bool:
+        """Whether `motcua sync` reads anything of it: then a failed sync makes it stale, whatever
+        its `freshness` (a stream's file glob)."""
+        return True
 
     def with_paths_under(self, folder: Path) -> SourceSettings:
         """These settings with their paths made absolute against the config file's folder."""

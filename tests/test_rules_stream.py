@@ -1,19 +1,22 @@
 """Stream dossiers in every rule and figure (rules.md "More rules (second round)", sources.md
-section 4), on both stores.
+section 4) and a stream's staleness, on both stores.
 
 The stream dossiers are sent through the stream loader (stream_support), so their entry time and
 end date come from their steps as in production. The default procedure has 5 working days:
 received Monday 2 March 2026 at 09:00, a dossier is due on Monday 9."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from audit_helpers import AGENCY, Store, at, end_of_day, finding, province, subjects
-from stream_support import Stream
+from audit_helpers import AGENCY, Store, at, end_of_day, finding, make_settings, province, subjects
+from monitor.kinds.dvcqg_stream import StreamSettings
+from stream_support import STREAM, Stream
 
 FEE = "1.000002"
+NOW = at(20, 12)
+S = STREAM.name
 
 
 @pytest.fixture
@@ -97,3 +100,43 @@ def test_late_entry_of_a_stream_dossier_is_its_first_status_2_step_and_none_is_s
 
     stream.steps("E-3", (at(25, 9, month=2), 2))
     assert subjects(store.audit(end_of_day(27, month=2)), "entry.late") == {"E-2", "E-3"}
+
+
+# a stream's staleness: its last batch, its file read -------------------------------------------------
+
+DOSSIER_RULES = ["entry.missing", "entry.late", "entry.unsynced", "entry.invalid", "ontime.late", "ontime.overdue",
+                 "ontime.due_date_padded", "ontime.no_apology", "payment.offline"]
+
+
+def test_a_stream_is_stale_only_when_its_last_batch_is_older_than_max_age_hours(store, stream):
+    last_batch = NOW - timedelta(hours=1)
+    stream.dossier("S-1", at(2), sent_at=last_batch)
+    settings = make_settings(sources=(STREAM,))
+    # Exactly 36 hours after the last batch: fresh, as a sync exactly max_age_hours old is.
+    assert store.audit(NOW, settings=settings, now=last_batch + timedelta(hours=36)).stale == []
+    late = store.audit(NOW, settings=settings, now=last_batch + timedelta(hours=36, seconds=1))
+    assert late.stale == [{"source": S, "kind": "dvcqg_stream",
+                           "last_success": last_batch.isoformat(timespec="seconds"),
+                           "reason": "no batch accepted for more than 36 hours", "skipped_rules": DOSSIER_RULES}]
+    assert late.skipped_rules == set(DOSSIER_RULES)
+    assert [f for f in late.findings if f.subject == "S-1"] == []
+
+
+def test_a_stream_that_never_had_a_batch_is_stale(store):
+    result = store.audit(NOW, settings=make_settings(sources=(STREAM,)), now=NOW)
+    assert result.stale == [{"source": S, "kind": "dvcqg_stream", "last_success": None,
+                             "reason": "never received a batch", "skipped_rules": DOSSIER_RULES}]
+
+
+def test_a_stream_whose_last_file_read_failed_is_stale_though_its_last_batch_is_recent(store, stream):
+    from_files = StreamSettings(name=S, path="/srv/lgsp/*.jsonl")
+    last_batch = NOW - timedelta(hours=1)
+    stream.dossier("S-1", at(2), sent_at=last_batch)
+    store.sync(from_files, NOW - timedelta(minutes=30), status="failed", error="1 of 3 files could not be read")
+    result = store.audit(NOW, settings=make_settings(sources=(from_files,)), now=NOW)
+    assert [(s["reason"], s["last_success"]) for s in result.stale] == [
+        ("1 of 3 files could not be read", last_batch.isoformat(timespec="seconds"))]
+    # A stream without a file glob is not read by `motcua sync`: its runs say nothing.
+    assert store.audit(NOW, settings=make_settings(sources=(STREAM,)), now=NOW).stale == []
+    store.sync(from_files, NOW - timedelta(minutes=10))
+    assert store.audit(NOW, settings=make_settings(sources=(from_files,)), now=NOW).stale == []
