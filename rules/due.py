@@ -12,7 +12,7 @@ are then filters and counts over it. For every one-stop dossier received by T it
   and no end date: in no figure);
 - the facts the entry and payment rules need: the ordinal of the effective receipt day R,
   whether the portal lists it, and for a fee-bearing dossier whether it was paid, and paid
-  online, by T.
+  online, by T; and the one-stop source it came from.
 
 Stream dossiers (sources.md section 4; those with a `stream_dossier` row) are read with the facts
 the stream loader derived (connectors.stream_facts): `created_at` from the first status-2 step
@@ -85,6 +85,7 @@ audit_dossier = Table(
     Column("known_limit", Boolean, nullable=False),      # and the catalogue gives its time limit
     Column("receipt_ordinal", Integer, nullable=False),  # ordinal of R, the effective receipt day
     Column("on_portal", Boolean, nullable=False),
+    Column("source", String(64), nullable=False),  # the one-stop source it came from
     # Fee-bearing dossiers only: NULL not paid by T, PAID_OFFLINE paid by T but never online,
     # PAID_ONLINE some truc-tuyen payment made by T (a stream dossier: see the module's doc).
     # NULL for the other dossiers.
@@ -204,6 +205,7 @@ def _dossiers_at(calendar: WorkingCalendar, as_of: datetime, working_hours: tupl
             receipt_date.c.working.label("day_working"),
             seconds_of_day(d.c.received_at).label("seconds"),
             flag(portal.c.code_key.is_not(None)).label("on_portal"),
+            d.c.source,
             case((limits.c.fee_bearing, payment)).label("payment"),
             case((d.c.status.in_(FINISHED_STATUSES), finish),
                  (d.c.status.in_(STOPPED_STATUSES), stop)).label("end_at"),

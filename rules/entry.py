@@ -133,7 +133,8 @@ class Late(Rule):
     action = "Nhập hồ sơ vào hệ thống ngay khi tiếp nhận; rà soát quy trình tại Bộ phận Một cửa."
     urgency = 50
     subject = "dossier"
-    needs = frozenset({ONESTOP})
+    needs = frozenset()
+    per_source = True
     parameters = (ENTRY_GRACE_DAYS,)
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
@@ -158,7 +159,8 @@ class Unsynced(Rule):
     action = "Kiểm tra kết nối đồng bộ và đồng bộ lại hồ sơ lên Cổng dịch vụ công."
     urgency = 40
     subject = "dossier"
-    needs = frozenset({ONESTOP, PORTAL_LIST})
+    needs = frozenset({PORTAL_LIST})
+    per_source = True
     parameters = (SYNC_GRACE_DAYS,)
     figures_needing_it = ("sync_rate",)
 
@@ -185,7 +187,8 @@ class Invalid(Rule):
     action = "Sửa dữ liệu hồ sơ trên hệ thống (mã thủ tục, ngày kết thúc xử lý, ngày trả kết quả)."
     urgency = 80
     subject = "dossier"
-    needs = frozenset({ONESTOP})
+    needs = frozenset()
+    per_source = True
 
     def parts(self, book_sources: tuple[str, ...]) -> dict[str, frozenset[str]]:
         return {UNKNOWN_PROCEDURE: frozenset({CATALOGUE})}

@@ -5,7 +5,7 @@ from sqlalchemy import Select, select
 
 from monitor.models import Procedure
 from monitor.statuses import Channel, FeeStatus
-from rules.base import CATALOGUE, ONESTOP, AuditContext, Rule, finding, procedure_findings
+from rules.base import CATALOGUE, AuditContext, Rule, finding, procedure_findings
 from rules.due import PAID_OFFLINE, audit_dossier as ad
 from rules.sql import moment_text, text_of
 
@@ -37,7 +37,8 @@ class Offline(Rule):
     action = "Hướng dẫn người nộp thanh toán qua nền tảng thanh toán trực tuyến."
     urgency = 90
     subject = "dossier"
-    needs = frozenset({ONESTOP, CATALOGUE})
+    needs = frozenset({CATALOGUE})
+    per_source = True
     shows_fee = True
     figures_needing_it = ("online_payment_rate",)
 

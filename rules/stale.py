@@ -6,8 +6,8 @@ source that pushes batches (a stream, sources.md section 4: `freshness` BATCHES)
 read: it is stale when no batch has been accepted for `max_age_hours` (StreamState), when it
 never had one, or when the last read of its files (a sync run, for a stream with a file glob)
 failed. Only configured sources are judged. A stale source takes away the inputs its kind
-declares (monitor.sources: `unavailable`): a one-stop source (pull API or stream) all dossier
-data; a portal that never synced the catalogue and its dossier
+declares (monitor.sources: `unavailable`): a one-stop source (pull API or stream) all the one-stop
+data as a whole and its own dossiers; a portal that never synced the catalogue and its dossier
 list, one that synced before only its dossier list; a tracking book its own rows.
 """
 from __future__ import annotations

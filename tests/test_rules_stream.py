@@ -1,5 +1,5 @@
 """Stream dossiers in every rule and figure (rules.md "More rules (second round)", sources.md
-section 4) and a stream's staleness, on both stores.
+section 4), a stream's staleness, and several one-stop sources in one config, on both stores.
 
 The stream dossiers are sent through the stream loader (stream_support), so their entry time and
 end date come from their steps as in production. The default procedure has 5 working days:
@@ -9,12 +9,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
-from audit_helpers import AGENCY, Store, at, end_of_day, finding, make_settings, province, subjects
+from audit_helpers import AGENCY, ONESTOP, Store, at, end_of_day, finding, make_settings, province, subjects
 from monitor.kinds.dvcqg_stream import StreamSettings
+from monitor.models import Dossier
+from monitor.models import Finding as FindingRow
 from stream_support import STREAM, Stream
 
 FEE = "1.000002"
+OTHER = "000.00.16.H59"
 NOW = at(20, 12)
 S = STREAM.name
 
@@ -30,6 +34,15 @@ def store(engine) -> Store:
 @pytest.fixture
 def stream(engine) -> Stream:
     return Stream(engine)
+
+
+def history(engine) -> dict[tuple[str, str], FindingRow]:
+    with engine.connect() as connection:
+        return {(row.rule, row.subject): row for row in connection.execute(select(FindingRow.__table__))}
+
+
+def figures_of(result, agency: str) -> dict:
+    return next(f.to_json() for f in result.figures if f.agency == agency)
 
 
 # payments: DuocThanhToanTrucTuyen, or resolved with 9 or 10 by T --------------------------------
@@ -83,6 +96,29 @@ def test_stopped_stream_dossier_without_a_step_of_its_status_has_no_end_date_and
     assert (figures["received_total"], figures["resolved_total"], figures["resolved_on_time"]) == (4, 4, 4)
     assert subjects(result, "ontime.due_date_padded") == {"X-2"}
     assert finding(result, "ontime.due_date_padded", "X-2").due_date == date(2026, 3, 17)
+
+
+# ontime.no_apology: the stream has no apology letters -----------------------------------------------
+
+def test_no_apology_is_skipped_for_stream_dossiers_named_and_their_history_left_as_it_was(store, stream, engine):
+    settings = make_settings(sources=(ONESTOP, STREAM))
+    store.sync(ONESTOP, NOW - timedelta(hours=1))
+    store.dossier("P-1", at(2))                                   # overdue since 9 March, no letter
+    store.dossier("P-2", at(2), apologies=(at(6),))               # overdue, apologised in time
+    stream.dossier("S-1", at(2), sent_at=NOW - timedelta(hours=1))  # overdue: no letter can be known
+    earlier = NOW - timedelta(days=1)
+    store.add(*(FindingRow(rule="ontime.no_apology", subject=code, agency_code=AGENCY, first_seen=earlier,
+                           last_seen=earlier, status="open") for code in ("S-1", "P-2")))
+
+    result = store.audit(NOW, settings=settings, now=NOW)
+    assert result.stale == []
+    assert result.skipped_rules == {f"ontime.no_apology:{S}"}
+    assert result.to_json()["skipped_rules"] == [f"ontime.no_apology:{S}"]
+    assert subjects(result, "ontime.no_apology") == {"P-1"}
+    assert subjects(result, "ontime.overdue") == {"P-1", "P-2", "S-1"}   # the stream's dossier is judged otherwise
+    rows = history(engine)
+    assert (rows["ontime.no_apology", "S-1"].status, rows["ontime.no_apology", "S-1"].last_seen) == ("open", earlier)
+    assert (rows["ontime.no_apology", "P-2"].status, rows["ontime.no_apology", "P-2"].resolved_at) == ("resolved", NOW)
 
 
 # entry.late: the entry time is the first status-2 step --------------------------------------------
@@ -140,3 +176,47 @@ def test_a_stream_whose_last_file_read_failed_is_stale_though_its_last_batch_is_
     assert store.audit(NOW, settings=make_settings(sources=(STREAM,)), now=NOW).stale == []
     store.sync(from_files, NOW - timedelta(minutes=10))
     assert store.audit(NOW, settings=make_settings(sources=(from_files,)), now=NOW).stale == []
+
+
+# several one-stop sources: each stale on its own -----------------------------------------------------
+
+def test_one_stale_one_stop_source_of_two_skips_only_its_dossiers_and_leaves_their_history(store, stream, engine):
+    settings = make_settings(sources=(ONESTOP, STREAM))
+    first, second, third = NOW, NOW + timedelta(days=3), NOW + timedelta(days=5)
+    store.dossier("P-1", at(2))                                          # overdue since 9 March
+    stream.dossier("S-1", at(2), agency=OTHER, sent_at=first - timedelta(hours=1))  # overdue; not on the portal
+    store.sync(ONESTOP, first - timedelta(hours=1))
+    both = store.audit(first, settings=settings, now=first)
+    assert (both.stale, subjects(both, "ontime.overdue"), subjects(both, "entry.unsynced")) == (
+        [], {"P-1", "S-1"}, {"S-1"})
+
+    # Three days later the stream's sender has stopped; P-1 was resolved late on 21 March.
+    with engine.begin() as connection:
+        connection.execute(update(Dossier).where(Dossier.code == "P-1").values(status=9, finished_at=at(21)))
+    store.sync(ONESTOP, second - timedelta(hours=1))
+    result = store.audit(second, settings=settings, now=second)
+    skipped = ["entry.missing", *(f"{rule}:{S}" for rule in DOSSIER_RULES[1:])]
+    assert result.stale == [{"source": S, "kind": "dvcqg_stream",
+                             "last_success": (first - timedelta(hours=1)).isoformat(timespec="seconds"),
+                             "reason": "no batch accepted for more than 36 hours", "skipped_rules": skipped}]
+    assert result.skipped_rules == set(skipped)
+    assert (subjects(result, "ontime.overdue"), subjects(result, "ontime.late")) == (set(), {"P-1"})
+    assert not [f for f in result.findings if f.subject == "S-1"]
+    rows = history(engine)
+    assert (rows["ontime.overdue", "P-1"].status, rows["ontime.overdue", "P-1"].resolved_at) == ("resolved", second)
+    for rule in ("ontime.overdue", "entry.unsynced"):
+        assert (rows[rule, "S-1"].status, rows[rule, "S-1"].last_seen) == ("open", first)
+    # The figures of the agency whose dossiers all come from the fresh source are computed; those of
+    # the agency with a dossier of the stale one, and the province's, are not. entry_rate needs
+    # every one-stop source (a code missing from the fresh one may be in the stale one).
+    fresh, mixed = figures_of(result, AGENCY), figures_of(result, OTHER)
+    assert (fresh["resolved_late"], fresh["on_time_rate"], fresh["sync_rate"], fresh["entry_rate"]) == (1, 0.0, 1.0, None)
+    assert (mixed["received_total"], mixed["in_progress_total"]) == (1, 1)
+    for figures in (mixed, province(result)):
+        assert (figures["resolved_late"], figures["in_progress_overdue"], figures["on_time_rate"],
+                figures["sync_rate"], figures["entry_rate"]) == (None, None, None, None, None)
+
+    # Both stale: every dossier rule is skipped whole, as with one source.
+    everything = store.audit(third, settings=settings, now=third)
+    assert everything.skipped_rules == set(DOSSIER_RULES)
+    assert not [f for f in everything.findings if f.rule in DOSSIER_RULES]
