@@ -27,7 +27,7 @@ from sqlmodel import Session
 
 from connectors import validation as check
 from connectors.base import Rejection, Rows
-from connectors.loader import LoadCounts, among, chunks, replace_children
+from connectors.loader import DUPLICATE_CODE, LoadCounts, among, chunks, replace_children
 from connectors.stream_facts import derive_facts
 from connectors.stream_records import StreamDossierRows, dossier_rows, record_code, step_row
 from connectors.validation import BadValue
@@ -39,7 +39,6 @@ DOSSIERS, STEPS = "DongBoHoSoMC", "CapNhatTienDoHoSoMC"
 RESOLVED = frozenset({3, 7, 8, 9, 10})
 CHILDREN = (SupplementRequest, Fee, ResultDocument, SubmittedFile)
 STALE_UPDATE = "stale_update"
-DUPLICATE_CODE = "duplicate_code"
 # Not what the sender sent: when it was written, and the facts derived from the steps.
 UNCOMPARED = frozenset({"synced_at", "created_at", "updated_at"})
 
