@@ -152,9 +152,11 @@ class StreamLoader:
             return
         upsert(session, Dossier, [row.dossier for row in kept], ("code",))
         upsert(session, StreamDossier, [row.stream for row in kept], ("code",))
+        # Only a dossier stored before can have children to replace (they hang on its row).
         replace_children(session, [Rows(table, ("dossier_code", "seq"),
                                         [child for row in kept for child in row.children[table]])
-                                   for table in CHILDREN], [row.dossier["code"] for row in kept])
+                                   for table in CHILDREN],
+                         [row.dossier["code"] for row in kept if row.dossier["code_key"] in stored])
         derive_facts(session, [row.dossier["code_key"] for row in kept])
 
     def _refusal(self, row: StreamDossierRows, before) -> str | None:
