@@ -33,7 +33,8 @@ def stored_dossier(engine: Engine, source: str, written_code: str) -> dict:
 
         def children(table):
             t = table.__table__
-            return connection.execute(select(t).where(t.c.dossier_code == row["code"]).order_by(t.c.seq)).mappings().all()
+            query = select(t).where(t.c.dossier_code == row["code"]).order_by(t.c.seq)
+            return connection.execute(query).mappings().all()
 
         record = {
             "MaHoSo": row["code"],
