@@ -312,6 +312,35 @@ def nightly(run: Invocation) -> int:
 
 
 @command()
+@click.option("--source", "source_name", metavar="NAME", help="receive only the dvcqg_stream source with this name")
+def receive(run: Invocation, source_name: str | None) -> None:
+    """Receive the national sync stream of every dvcqg_stream source (or one), each on its own
+    `listen` address, until SIGTERM or Ctrl-C."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from connectors.receiver import receivers_for
+    from connectors.stream_loader import store_unreachable
+    from monitor.clock import now_local
+    from monitor.db import schema_ready
+
+    # uvicorn narrates each server's start and stop; the receiver says what matters in its own lines.
+    logging.getLogger("uvicorn").setLevel(logging.DEBUG if run.verbose else logging.WARNING)
+    receivers = receivers_for(run.settings, run.engine, now_local, only=source_name)
+    try:
+        ready = schema_ready(run.engine)
+    except SQLAlchemyError as exc:
+        if not store_unreachable(exc):
+            raise
+        # A store down at start is like one down later: each batch is answered 503 until it is back.
+        logging.getLogger("monitor.cli").warning("the store is unreachable (%s): batches are answered HTTP 503 "
+                                                 "until it is back", type(exc).__name__)
+        ready = True
+    if not ready:
+        raise click.UsageError("the database has no schema yet: run `motcua init` first")
+    receivers.run()
+
+
+@command()
 def scheduler(run: Invocation) -> None:
     """Run `nightly` on the [schedule] of config.toml until stopped (SIGTERM or Ctrl-C)."""
     from monitor.clock import now_local
