@@ -355,7 +355,9 @@ def scheduler(run: Invocation) -> None:
               show_default=True, metavar="DIR", help="each demo writes into a new folder under DIR")
 @click.option("--dossiers", type=click.IntRange(min=100), default=3000, show_default=True,
               help="how many dossiers the simulated province holds")
-def demo(run: Invocation, output: Path, dossiers: int) -> int:
+@click.option("--stream", is_flag=True,
+              help="receive the one-stop system's national sync stream (motcua receive) instead of reading its API")
+def demo(run: Invocation, output: Path, dossiers: int, stream: bool) -> int:
     """The whole pipeline on a simulated province: sources on loopback, mail caught locally."""
     from monitor.clock import now_local
     try:
@@ -364,7 +366,7 @@ def demo(run: Invocation, output: Path, dossiers: int) -> int:
         raise click.UsageError(f"the demo needs the sandbox and its extra ({exc}): "
                                "pip install 'motcua-monitor[demo]'") from None
 
-    return run_demo(output, now_local, dossiers=dossiers, verbose=run.verbose)
+    return run_demo(output, now_local, dossiers=dossiers, verbose=run.verbose, stream=stream)
 
 
 def _say(text: str, err: bool = False) -> None:
