@@ -63,6 +63,9 @@ def bind(source: StreamSettings, config_path) -> socket.socket:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
         sock = socket.socket(info[0], socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Every answer is written as headers then body: without this, Nagle holds the body until
+        # the sender's delayed ACK, 40 ms per batch (accepted sockets inherit it on Linux).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             sock.bind(info[4])
             sock.listen(BACKLOG)   # connections queue from here on, before the loop serves them
