@@ -19,7 +19,9 @@ from monitor.clock import now_local
 from sandbox.demo import run_demo
 
 CHROMIUM = "/usr/bin/chromium"
-PHONE, DESKTOP = 390, 1280
+# (width, height) of each picture: the top of the page, as a reader first sees it; whole pages
+# of a real province are many screens long.
+PHONE, DESKTOP = (390, 2600), (1280, 1000)
 # The agency whose mail the README shows: the Department of Justice of the simulated province.
 AGENCY = "000.00.31.H59"
 
@@ -40,12 +42,12 @@ def main(target: Path) -> int:
         pages["site-rule.png"] = (period / "quy-tac-ontime.late.html", DESKTOP)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            for name, (page_file, width) in pages.items():
-                page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
+            for name, (page_file, (width, height)) in pages.items():
+                page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
                 page.goto(page_file.as_uri())
-                page.screenshot(path=str(target / name), full_page=True)
+                page.screenshot(path=str(target / name))
                 page.close()
-                print(f"{target / name}: {page_file.name} at {width} px")
+                print(f"{target / name}: {page_file.name}, the top {width}×{height} px")
             browser.close()
     return 0
 
