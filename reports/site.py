@@ -64,8 +64,8 @@ def write_site(folder: OutputFolder, builder: ReportBuilder, period: ReportPerio
     links = Links.for_site(dossier_url, contact)
     target = folder.subfolder(period.label)
     agencies = [builder.agency_report(code, period, since(code), links) for code in builder.agencies(period)]
-    # The province office reads the site too: the technical errors are for it as they are in its mail.
-    province = builder.province_report(period, since(PROVINCE), links, technical=True)
+    # Anyone may read the site, agency heads too: the technical errors stay in the operator's mail.
+    province = builder.province_report(period, since(PROVINCE), links)
     breaches = builder.open_breaches()
     pages = 0
 

@@ -150,6 +150,10 @@ def test_a_stale_source_carries_its_last_known_breaches_forward_and_tells_only_t
     assert "(dữ liệu nguồn chưa đầy đủ)" in second[HEAD]["Subject"]
     # Without [mail] operator, the province office is the operator: its mail has the technical error.
     assert f"cong-dvc (portal_html): {CONNECTION_REFUSED}" in text(second[OFFICE])
+    # The site is anyone's to read: it has the sentence and the marks, never the technical error.
+    pages = list((tmp_path / "site" / report_period("day", NIGHTS[1].date()).label).glob("*.html"))
+    assert pages and all("Connection refused" not in page.read_text(encoding="utf-8") for page in pages)
+    assert "Chưa kiểm tra được" in (pages[0].parent / "tong-hop.html").read_text(encoding="utf-8")
 
 
 def test_with_an_operator_address_only_the_operator_gets_the_technical_error(store, engine, tmp_path):
