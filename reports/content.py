@@ -133,16 +133,17 @@ class StaleNotice:
         """One Vietnamese sentence a head can act on: what could not be checked, why, and as of
         when the figures below are. No rule id, no technical error (those go to the operator)."""
         skipped = [_skipped_title(r) for r in self.skipped_rules]
+        as_of = (f"số liệu dưới đây tính đến {vn_datetime(self.last_success)}" if self.last_success
+                 else f"số liệu dưới đây chưa có dữ liệu của {self.what}")
+        cause = _cause(self.reason, self.what, ever_synced=self.last_success is not None)
         if not skipped:
-            checks = f"dữ liệu từ {self.what}"
-        elif len(skipped) <= 2:
+            return f"Chưa cập nhật được dữ liệu từ {self.what} vì {cause}; {as_of}."
+        if len(skipped) <= 2:
             checks = " và ".join(f"«{title}»" for title in skipped)
         else:
             checks = (f"{len(skipped)} loại vi phạm («{skipped[0]}», «{skipped[1]}» và "
                       f"{len(skipped) - 2} loại khác)")
-        as_of = (f"số liệu dưới đây tính đến {vn_datetime(self.last_success)}" if self.last_success
-                 else f"số liệu dưới đây chưa có dữ liệu của {self.what}")
-        return f"Chưa kiểm tra được {checks} vì {_cause(self.reason, self.what)}; {as_of}."
+        return f"Chưa kiểm tra được {checks} vì {cause}; {as_of}."
 
     @property
     def technical(self) -> str:
@@ -537,11 +538,13 @@ def _resolved_after(finding: Row, since: datetime | None) -> bool:
     return since is not None and finding.resolved_at is not None and finding.resolved_at > since
 
 
-def _cause(reason: str | None, what: str) -> str:
+def _cause(reason: str | None, what: str, *, ever_synced: bool = True) -> str:
     """The sync's technical error (in English) as its cause in Vietnamese words."""
     text = (reason or "").lower()
-    if not text or "never synced" in text:
+    if "never synced" in text or not text and not ever_synced:
         return f"chưa lấy được dữ liệu từ {what} lần nào"
+    if not text:
+        return f"dữ liệu từ {what} chưa được cập nhật"
     older = re.search(r"older than ([\d.]+) hours", text)
     if older:
         return f"dữ liệu từ {what} đã hơn {older.group(1)} giờ chưa được cập nhật"
