@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo bench clean
+.PHONY: install test demo docs-images bench clean
 
 install: $(STAMP)
 
@@ -24,6 +24,11 @@ test: $(STAMP)
 # The whole pipeline on a simulated province, in a fresh folder under demo-output/.
 demo: $(STAMP)
 	$(BIN)/motcua demo
+
+# The README's pictures (docs/*.png), from a fresh demo, rendered by Debian's chromium
+# (apt-get install chromium); Playwright drives it and never downloads a browser.
+docs-images: $(STAMP)
+	$(BIN)/python -m sandbox.screenshots docs
 
 bench: $(STAMP)
 	$(BIN)/python bench/audit_bench.py

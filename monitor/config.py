@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import date, time
-from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -64,6 +66,18 @@ class MailSettings:
     timeout_seconds: float = 30
     max_attempts: int = 24               # then the message is reported undeliverable (about a day)
     retry_after_minutes: int = 15        # first retry delay, doubled on every failure
+    from_name: str = "Hệ thống giám sát một cửa"  # the display name of `From`
+    operator: str = ""                   # gets the sources' technical errors; empty: the province recipients
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """[report]: what the mails and the site link to, and how the province ranks its agencies."""
+    site_url: str = ""                   # where site_dir is served; empty: no links to the site
+    site_dir: str = ""                   # the nightly run writes the site here (relative to the config)
+    dossier_url: str = ""                # a dossier in the one-stop system, with {code}; empty: no link
+    contact: str = ""                    # who to ask about a report, printed at the foot of every mail
+    ranking_min_dossiers: int = 20       # agencies with fewer dossiers due are listed, not ranked
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,7 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     recipients: tuple[Recipient, ...] = ()
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     def source(self, name: str) -> SourceSettings:
         for source in self.sources:
@@ -100,6 +115,12 @@ class Settings:
         if value is None:
             raise ConfigError(f"{self.path}: {key} names the environment variable {env_name}, which is not set")
         return value
+
+
+def mailbox_address(text: str) -> str:
+    """The address of `addr@example` or `Name <addr@example>`; empty when there is none."""
+    address = parseaddr(text)[1]
+    return address if "@" in address else ""
 
 
 def config_path(option: str | None) -> Path:
@@ -171,7 +192,7 @@ class _Reader:
         return tuple(values)
 
     def settings(self, raw: dict) -> Settings:
-        self.table(raw, "", ("database", "calendar", "rules", "sources", "schedule", "mail", "recipients"))
+        self.table(raw, "", ("database", "calendar", "rules", "sources", "schedule", "mail", "recipients", "report"))
         database = self.table(raw.get("database", {}), "database", ("url",))
         url = self.typed(database, "database", "url", str, "sqlite:///var/motcua.db")
         sources = self.typed(raw, "", "sources", list, [])
@@ -185,6 +206,7 @@ class _Reader:
             schedule=self.schedule(raw.get("schedule", {})),
             mail=self.mail(raw.get("mail", {})),
             recipients=tuple(self.recipient(r, i) for i, r in enumerate(recipients)),
+            report=self.report(raw.get("report", {})),
         )
         names = [s.name for s in settings.sources]
         for name in names:
@@ -319,7 +341,38 @@ class _Reader:
             raise self.fail(f"{key}.username_env", "a login over a plain connection would send the password in "
                                                    "clear: set mail.ssl = true (port 465) or mail.starttls = true, "
                                                    "or mail.allow_plaintext_login = true to allow it")
+        if mail.operator and not mailbox_address(mail.operator):
+            raise self.fail(f"{key}.operator", f"{mail.operator!r} is not a mail address")
+        if "\n" in mail.from_name or "\r" in mail.from_name:
+            raise self.fail(f"{key}.from_name", "must be one line")
         return mail
+
+    def report(self, raw: dict) -> ReportSettings:
+        key = "report"
+        self.table(raw, key, tuple(ReportSettings.__dataclass_fields__))
+        values = {name: self.typed(raw, key, name, _FIELD_TYPES[spec.type])
+                  for name, spec in ReportSettings.__dataclass_fields__.items() if name in raw}
+        report = ReportSettings(**values)
+        if report.ranking_min_dossiers < 1:
+            raise self.fail(f"{key}.ranking_min_dossiers", "must be at least 1")
+        for name in ("site_url", "dossier_url"):
+            url = getattr(report, name)
+            if url and urlsplit(url).scheme not in ("http", "https") or url and not urlsplit(url).netloc:
+                raise self.fail(f"{key}.{name}", f"{url!r} is not an http:// or https:// address")
+        if report.dossier_url:
+            try:
+                filled = report.dossier_url.format(code="X")
+            except (KeyError, IndexError, ValueError):
+                raise self.fail(f"{key}.dossier_url", f"{report.dossier_url!r}: the only placeholder it may hold "
+                                                      "is {code} (write {{ and }} for braces)") from None
+            if filled == report.dossier_url:
+                raise self.fail(f"{key}.dossier_url", f"{report.dossier_url!r} has no {{code}} for the dossier code")
+        if report.site_url and not report.site_dir:
+            raise self.fail(f"{key}.site_url", "needs report.site_dir: the folder the nightly run writes the site "
+                                                "into, which a web server serves at site_url (else every link is dead)")
+        if report.site_dir:
+            report = replace(report, site_dir=str(self.base / report.site_dir))
+        return report
 
     def recipient(self, raw: dict, index: int) -> Recipient:
         key = f"recipients[{index}]"

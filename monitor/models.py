@@ -360,7 +360,9 @@ class ReportAgency(SQLModel, table=True):
 
 class ReportFinding(SQLModel, table=True):
     """A finding of the snapshot with what a report shows of it: names, the masked applicant,
-    fees, and the exemption that covers it."""
+    fees, and the exemption that covers it. Besides the audit's findings, the snapshot holds the
+    history's findings that the audit could not check again (carried forward, `checked_at`) and
+    those resolved since the oldest report the due reports compare with (`resolved_at`)."""
     __tablename__ = "report_finding"
     id: int | None = Field(default=None, primary_key=True)      # the audit's order: rule, then subject
     snapshot_id: int = Field(foreign_key="report_snapshot.id", index=True, ondelete="CASCADE")
@@ -373,9 +375,13 @@ class ReportFinding(SQLModel, table=True):
     due_date: date | None = None
     days_late: int | None = None
     detail: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(max_length=16)                          # open, exempted
+    status: str = Field(max_length=16)                          # open, exempted, resolved (since the oldest report compared with)
     reason: str | None = Field(default=None, max_length=32)
     first_seen: LocalDatetime | None = None
+    # A finding of a rule the audit skipped (a stale source), carried forward from the history:
+    # when it was last checked. None for a finding the audit found.
+    checked_at: LocalDatetime | None = None
+    resolved_at: LocalDatetime | None = None                    # for a resolved one: when
     fee: int | None = Field(default=None, sa_column=Column(BigInteger))  # the dossier's fees (VND), for payment rules
     exemption_reason: str | None = Field(default=None, sa_column=Column(Text))
     exemption_until: date | None = None

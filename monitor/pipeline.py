@@ -25,7 +25,8 @@ from monitor.models import NightlyRun
 from monitor.outputs import OutputFolder, protected_files
 from monitor.statuses import INTERRUPTED, RunStatus
 from reports.content import PROVINCE, ReportBuilder, periods_needed
-from reports.delivery import (DeliveryReport, Due, Queued, Rendered, due_messages, not_yet_queued, periods_of,
+from reports.delivery import (OPERATOR, DeliveryReport, Due, Queued, Rendered, due_messages, earliest_comparison,
+                              earliest_site_comparison, not_yet_queued, periods_of, previous_agency_report_time,
                               queue_reports, render_due, send_due, write_eml)
 from reports.periods import ReportPeriod, report_period
 from reports.site import Site, write_site
@@ -107,13 +108,50 @@ def send_outbox(engine: Engine, settings: Settings, clock: Callable[[], datetime
 
 
 def audit_and_publish(engine: Engine, settings: Settings, now: datetime, due: list[Due],
-                      todo: list[Due], extra: Iterable[ReportPeriod] = ()) -> Audited:
+                      todo: list[Due], sites: Iterable[ReportPeriod] = ()) -> Audited:
     """The audit at `now` (which updates the findings history), then what the reports of `todo`
-    (and the `extra` periods) need stored for them: the reports only read that."""
+    and the sites of the periods `sites` need stored for them: the reports only read that."""
+    sites = set(sites)
     audit = run_audit(engine, settings, as_of=now, now=now)
-    periods = periods_of(todo) | set(extra)
-    snapshot = publish(engine, settings, audit, [(p.start, p.end) for p in periods])
+    periods = periods_of(todo) | periods_needed((PROVINCE, p) for p in sites)
+    # What was resolved since the oldest report these reports compare with.
+    comparisons = [t for t in [earliest_comparison(engine, todo),
+                               *(earliest_site_comparison(engine, p) for p in sites)] if t is not None]
+    snapshot = publish(engine, settings, audit, [(p.start, p.end) for p in periods],
+                       resolved_since=min(comparisons, default=None))
     return Audited(audit, snapshot, due, todo)
+
+
+def site_periods(settings: Settings, due: Iterable[Due]) -> set[ReportPeriod]:
+    """The periods whose site the nightly run writes into `[report] site_dir` (none without it):
+    those of the reports due."""
+    if not settings.report.site_dir:
+        return set()
+    return {d.period for d in due if d.recipient.agency != OPERATOR}
+
+
+def write_report_site(engine: Engine, settings: Settings, folder: OutputFolder, builder: ReportBuilder,
+                      period: ReportPeriod) -> Site:
+    """The site of `period`: an agency's page compares with the last report about it before this period."""
+    return write_site(folder, builder, period,
+                      since=lambda agency: previous_agency_report_time(engine, agency, period),
+                      dossier_url=settings.report.dossier_url, contact=settings.report.contact)
+
+
+def report_stage(engine: Engine, settings: Settings, audited: Audited, now: datetime) -> tuple[Queued, set[ReportPeriod]]:
+    """The nightly report stage: the site of each period due into `[report] site_dir` (when set),
+    and the messages not yet queued, rendered and stored in the outbox."""
+    builder = report_builder(engine, settings, audited.snapshot, now)
+    sites = site_periods(settings, audited.due)
+    if sites:
+        folder = OutputFolder.open(Path(settings.report.site_dir), protected_files(settings))
+        for period in sorted(sites, key=lambda p: (p.end, p.kind)):
+            write_report_site(engine, settings, folder, builder, period)
+    return queue_reports(engine, builder, audited.due, audited.todo, settings, now), sites
+
+
+def report_builder(engine: Engine, settings: Settings, snapshot: int, now: datetime) -> ReportBuilder:
+    return ReportBuilder(engine, snapshot, now, ranking_min_dossiers=settings.report.ranking_min_dossiers)
 
 
 class _NightlyRun:
@@ -151,17 +189,17 @@ class _NightlyRun:
         # As of now, complete: the audit that updates the findings history.
         now = self.clock()
         due = due_messages(self.settings, now.date())
-        audited = audit_and_publish(self.engine, self.settings, now, due, not_yet_queued(self.engine, due))
+        audited = audit_and_publish(self.engine, self.settings, now, due, not_yet_queued(self.engine, due),
+                                    site_periods(self.settings, due))
         audit = audited.audit
         stale = f", stale: {', '.join(s['source'] for s in audit.stale)}" if audit.stale else ""
         exempted = len(audit.findings) - len(audit.open_findings)
         return Done(audited, RunStatus.OK, f"{len(audit.open_findings)} open findings, {exempted} exempted{stale}")
 
     def _report(self, audited: Audited) -> Done[Queued]:
-        now = self.clock()
-        builder = ReportBuilder(self.engine, audited.snapshot, now)
-        queued = queue_reports(self.engine, builder, audited.due, audited.todo, self.settings.mail.sender, now)
-        return Done(queued, RunStatus.OK, f"{len(queued.queued)} queued, {len(queued.already)} already queued")
+        queued, sites = report_stage(self.engine, self.settings, audited, self.clock())
+        site = f"; site of {', '.join(sorted(p.label for p in sites))} written" if sites else ""
+        return Done(queued, RunStatus.OK, f"{len(queued.queued)} queued, {len(queued.already)} already queued{site}")
 
     def _send(self) -> Done[DeliveryReport]:
         report = send_due(self.engine, self.settings.mail, self.clock(), _mail_credentials(self.settings))
@@ -236,12 +274,13 @@ def run_report(engine: Engine, settings: Settings, clock: Callable[[], datetime]
     due = due_messages(settings, now.date(), period_kind)
     site_period = report_period(period_kind or "day", now.date()) if output is not None else None
     # The site shows the province's report and every agency's of its period.
-    audited = audit_and_publish(engine, settings, now, due, due,
-                                periods_needed([(PROVINCE, site_period)]) if site_period else ())
+    audited = audit_and_publish(engine, settings, now, due, due, [site_period] if site_period else ())
     outcome = ReportOutcome(audit=audited.audit)
-    builder = ReportBuilder(engine, audited.snapshot, now)
+    builder = report_builder(engine, settings, audited.snapshot, now)
+    if site_period is not None:
+        outcome.site = write_report_site(engine, settings, folder, builder, site_period)
     if dry_run:
-        outcome.eml = write_eml(folder.subfolder("mail"), render_due(engine, builder, due, settings.mail.sender))
+        outcome.eml = write_eml(folder.subfolder("mail"), render_due(engine, builder, due, settings))
     elif send:
         # The outbox's sender must be alone: a nightly run sending the same messages would repeat them.
         lease = runlock.take(engine, runlock.NIGHTLY, clock)
@@ -249,13 +288,10 @@ def run_report(engine: Engine, settings: Settings, clock: Callable[[], datetime]
             outcome.locked, outcome.holder = True, runlock.current_holder(engine, runlock.NIGHTLY)
             return outcome
         with lease:
-            outcome.queued = queue_reports(engine, builder, due, not_yet_queued(engine, due), settings.mail.sender,
-                                           now)
+            outcome.queued = queue_reports(engine, builder, due, not_yet_queued(engine, due), settings, now)
             outcome.delivery = send_due(engine, settings.mail, clock(), _mail_credentials(settings))
     else:
-        outcome.rendered = render_due(engine, builder, due, settings.mail.sender)
-    if site_period is not None:
-        outcome.site = write_site(folder, builder, site_period)
+        outcome.rendered = render_due(engine, builder, due, settings)
     return outcome
 
 

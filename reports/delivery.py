@@ -20,15 +20,16 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, func, or_, select, true
 
 from monitor.config import MailSettings, Recipient, Settings
 from monitor.db import session_scope, upsert
 from monitor.models import OutboxMessage
 from monitor.outputs import OutputFolder
 from monitor.statuses import OutboxStatus
-from reports.compose import agency_message, province_message, wire_bytes
+from reports.compose import agency_message, operator_message, province_message, wire_bytes
 from reports.content import PROVINCE, ReportBuilder, periods_needed
+from reports.links import Links
 from reports.periods import ReportPeriod, report_period
 from reports.safe_text import distinct_file_stem, file_name_part
 
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 # The doubling delay stops growing here, so that mail goes out within the hour once the server
 # is back, however long it was down.
 MAX_RETRY_DELAY = timedelta(hours=1)
+# The agency of the operator's notice in the outbox: no agency code has this form.
+OPERATOR = "!operator"
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,12 @@ class DeliveryReport:
 # --- 1. group per recipient ---------------------------------------------------------------------
 
 def due_messages(settings: Settings, today: date, period_kind: str | None = None) -> list[Due]:
-    """One message per [[recipients]] entry, for its period (or `period_kind` for all)."""
-    return [Due(r, report_period(period_kind or r.period, today)) for r in settings.recipients]
+    """One message per [[recipients]] entry, for its period (or `period_kind` for all); and, with
+    `[mail] operator`, the operator's notice of the day (sent only when a source is stale)."""
+    due = [Due(r, report_period(period_kind or r.period, today)) for r in settings.recipients]
+    if settings.mail.operator:
+        due.append(Due(Recipient(agency=OPERATOR, to=(settings.mail.operator,)), report_period("day", today)))
+    return due
 
 
 # --- 2. skip what was already queued ------------------------------------------------------------
@@ -96,38 +103,88 @@ def not_yet_queued(engine: Engine, due: Iterable[Due]) -> list[Due]:
     return [d for d in due if d.key not in queued]
 
 
-def previous_report_time(engine: Engine, recipient: Recipient) -> datetime | None:
-    """When the last report to this recipient about this agency was made (one not given up on):
-    what was first seen after it is new to them."""
+def previous_report_time(engine: Engine, recipient: Recipient, period: ReportPeriod | None = None) -> datetime | None:
+    """When the last report to this recipient about this agency was made (one not given up on),
+    before the report of `period`: what was first seen after it is new to them, what was resolved
+    after it is resolved since. A report of the same period made earlier (the nightly one, when
+    `motcua report` renders it again) is not "before": the same period says the same."""
     with session_scope(engine) as session:
         return session.scalar(
             select(OutboxMessage.created_at)
             .where(OutboxMessage.recipients == ",".join(recipient.to), OutboxMessage.agency == recipient.agency,
-                   OutboxMessage.status != OutboxStatus.UNDELIVERABLE)
+                   OutboxMessage.status != OutboxStatus.UNDELIVERABLE,
+                   OutboxMessage.period != period.label if period is not None else true())
             .order_by(OutboxMessage.created_at.desc()).limit(1))
+
+
+def previous_agency_report_time(engine: Engine, agency: str, period: ReportPeriod) -> datetime | None:
+    """The last report about `agency` to anyone before the report of `period`: what the site's
+    page of the agency compares with, so that it says what the agency's mail says."""
+    with session_scope(engine) as session:
+        return session.scalar(
+            select(OutboxMessage.created_at)
+            .where(OutboxMessage.agency == agency, OutboxMessage.status != OutboxStatus.UNDELIVERABLE,
+                   OutboxMessage.period != period.label)
+            .order_by(OutboxMessage.created_at.desc()).limit(1))
+
+
+def earliest_site_comparison(engine: Engine, period: ReportPeriod) -> datetime | None:
+    """The oldest of the agencies' last reports before `period`: what the site compares with."""
+    with session_scope(engine) as session:
+        last = (select(OutboxMessage.agency, func.max(OutboxMessage.created_at).label("at"))
+                .where(OutboxMessage.status != OutboxStatus.UNDELIVERABLE, OutboxMessage.period != period.label,
+                       OutboxMessage.agency != OPERATOR)
+                .group_by(OutboxMessage.agency).subquery())
+        return session.scalar(select(func.min(last.c.at)))
+
+
+def earliest_comparison(engine: Engine, due: Iterable[Due]) -> datetime | None:
+    """The oldest previous report the reports of `due` compare with: the audit stage stores the
+    findings resolved since then."""
+    times = [t for d in due if d.recipient.agency != OPERATOR
+             and (t := previous_report_time(engine, d.recipient, d.period)) is not None]
+    return min(times, default=None)
 
 
 # --- 3. render ----------------------------------------------------------------------------------
 
-def render_message(builder: ReportBuilder, due: Due, sender: str, since: datetime | None) -> EmailMessage:
-    """The report a recipient is due, as a mail with its workbook attached."""
+def mail_links(settings: Settings, period: ReportPeriod) -> Links:
+    report = settings.report
+    return Links.for_mail(report.site_url, period.label, report.dossier_url, report.contact)
+
+
+def render_message(builder: ReportBuilder, due: Due, settings: Settings, since: datetime | None) -> EmailMessage | None:
+    """The report a recipient is due, as a mail with its workbook attached; the operator's notice
+    (None when no source is stale: nothing to say)."""
     agency = due.recipient.agency
+    mail = settings.mail
+    links = mail_links(settings, due.period)
+    if agency == OPERATOR:
+        if not builder.stale:
+            return None
+        return operator_message(builder.stale, builder.now, sender=mail.sender, to=due.recipient.to,
+                                from_name=mail.from_name, links=links)
     if agency == PROVINCE:
-        return province_message(builder.province_report(due.period, since), sender=sender, to=due.recipient.to,
+        # The technical errors go to the operator: the province office, unless [mail] operator names one.
+        report = builder.province_report(due.period, since, links, technical=not mail.operator)
+        return province_message(report, sender=mail.sender, from_name=mail.from_name, to=due.recipient.to,
                                 workbook=builder.workbook(due.period))
-    return agency_message(builder.agency_report(agency, due.period, since), sender=sender, to=due.recipient.to,
-                          workbook=builder.workbook(due.period, agency))
+    return agency_message(builder.agency_report(agency, due.period, since, links), sender=mail.sender,
+                          from_name=mail.from_name, to=due.recipient.to, workbook=builder.workbook(due.period, agency))
 
 
-def render_due(engine: Engine, builder: ReportBuilder, due: Iterable[Due], sender: str) -> list[Rendered]:
-    return [Rendered(d, render_message(builder, d, sender, previous_report_time(engine, d.recipient))) for d in due]
+def render_due(engine: Engine, builder: ReportBuilder, due: Iterable[Due], settings: Settings) -> list[Rendered]:
+    rendered = [Rendered(d, render_message(builder, d, settings, previous_report_time(engine, d.recipient, d.period)))
+                for d in due]
+    return [r for r in rendered if r.message is not None]
 
 
 def write_eml(folder: OutputFolder, rendered: Iterable[Rendered]) -> list[Path]:
     """--dry-run: each message as an .eml file; nothing is stored, nothing is sent."""
     paths = []
     for item in rendered:
-        agency = "toan-tinh" if item.due.recipient.agency == PROVINCE else distinct_file_stem(item.due.recipient.agency)
+        agency = {PROVINCE: "toan-tinh", OPERATOR: "van-hanh"}.get(item.due.recipient.agency) \
+            or distinct_file_stem(item.due.recipient.agency)
         name = f"{agency}-{item.due.period.label}-{file_name_part(item.due.recipient.to[0])}.eml"
         paths.append(folder.write(name, wire_bytes(item.message)))
     return paths
@@ -151,17 +208,17 @@ class Queued:
     already: list[str]   # keys an earlier run had queued: not rendered again
 
 
-def queue_reports(engine: Engine, builder: ReportBuilder, due: list[Due], todo: list[Due], sender: str,
+def queue_reports(engine: Engine, builder: ReportBuilder, due: list[Due], todo: list[Due], settings: Settings,
                   now: datetime) -> Queued:
     """Stages 3 and 4: what each recipient is due and not yet queued (`todo`, stage 2), rendered and stored."""
-    rendered = render_due(engine, builder, todo, sender)
+    rendered = render_due(engine, builder, todo, settings)
     store(engine, rendered, now)
     return Queued(queued=[r.due.key for r in rendered], already=[d.key for d in due if d not in todo])
 
 
 def periods_of(due: Iterable[Due]) -> set[ReportPeriod]:
     """The periods whose figures the messages show (the audit stage stores those)."""
-    return periods_needed((d.recipient.agency, d.period) for d in due)
+    return periods_needed((d.recipient.agency, d.period) for d in due if d.recipient.agency != OPERATOR)
 
 
 # --- 5. send, mark, retry later -----------------------------------------------------------------

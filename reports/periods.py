@@ -13,6 +13,10 @@ from datetime import date, datetime, time, timedelta
 from monitor.config import PERIODS
 
 _ROMAN = ("I", "II", "III", "IV")
+# The running totals beside a report's period: from the first of its month (day and week
+# reports) or of its year (month and quarter reports) to its end.
+MONTH_TO_DATE, YEAR_TO_DATE = "month_to_date", "year_to_date"
+TO_DATE = {MONTH_TO_DATE: "từ đầu tháng", YEAR_TO_DATE: "từ đầu năm"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class ReportPeriod:
             return f"{year}-W{week:02d}"
         if self.kind == "month":
             return f"{self.start:%Y-%m}"
+        if self.kind in TO_DATE:
+            return f"{self.start.isoformat()}_{self.end.isoformat()}"
         return f"{self.start.year}-Q{_quarter(self.start)}"
 
     @property
@@ -42,6 +48,8 @@ class ReportPeriod:
             return f"tuần {self.start:%d/%m} – {self.end:%d/%m/%Y}"
         if self.kind == "month":
             return f"tháng {self.start:%m/%Y}"
+        if self.kind in TO_DATE:
+            return f"từ {self.start:%d/%m} đến {self.end:%d/%m/%Y}"
         return f"quý {_ROMAN[_quarter(self.start) - 1]}/{self.start.year}"
 
     @property
@@ -53,6 +61,8 @@ class ReportPeriod:
             return f"{self.start:%d/%m}–{self.end:%d/%m}"
         if self.kind == "month":
             return f"{self.start:%m/%Y}"
+        if self.kind in TO_DATE:
+            return f"{self.start:%d/%m}–{self.end:%d/%m}"
         return f"Q{_quarter(self.start)}/{self.start.year}"
 
     @property
@@ -60,8 +70,20 @@ class ReportPeriod:
         """The end of the last day: a period's figures are always as of this moment."""
         return datetime.combine(self.end, time(23, 59, 59))
 
+    @property
+    def name(self) -> str:
+        """What the period is, for a column heading: "Kỳ này" is said by the caller."""
+        return TO_DATE.get(self.kind, self.title)
+
     def previous(self) -> ReportPeriod:
         return _period_containing(self.kind, self.start - timedelta(days=1))
+
+    def to_date(self) -> ReportPeriod:
+        """The running total that ends with this period: month-to-date for a day or a week,
+        year-to-date for a month or a quarter."""
+        if self.kind in ("day", "week"):
+            return ReportPeriod(MONTH_TO_DATE, self.end.replace(day=1), self.end)
+        return ReportPeriod(YEAR_TO_DATE, date(self.end.year, 1, 1), self.end)
 
 
 def report_period(kind: str, today: date) -> ReportPeriod:

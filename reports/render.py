@@ -53,8 +53,20 @@ def bar_width(rate: float | None) -> int:
     return max(0, min(100, round(rate * 100)))
 
 
+def change(delta: float | None) -> str:
+    """A rate's change since the period before, in percentage points: "+2,3 điểm", "−0,5 điểm"."""
+    if delta is None:
+        return NOT_COMPUTED
+    points = round(delta * 100, 1)
+    if points == 0:
+        return "không đổi"
+    sign = "+" if points > 0 else "−"
+    return f"{sign}{abs(points):.1f} điểm".replace(".", ",")
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
+    from reports.chart import sparkline  # the chart writes its values with this module
     env = Environment(
         loader=PackageLoader("reports", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), disabled_extensions=("txt.j2",),
@@ -66,8 +78,9 @@ def environment() -> Environment:
     )
     env.filters.update(
         vn_date=vn_date, vn_datetime=vn_datetime, number=number, vnd=vnd, percent=percent,
-        bar_width=bar_width,
+        bar_width=bar_width, change=change,
     )
+    env.globals.update(sparkline=sparkline)
     return env
 
 

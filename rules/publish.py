@@ -6,6 +6,11 @@ agencies (report_agency), the figures as of that moment (kept night after night,
 and the figures of each report period asked for, each as of the end of its period
 (report_figures). Of snapshots older than a day only the figures as of their moment are kept.
 
+Two more kinds of findings come from the history, for "compared with before": the open findings
+of a rule (or part of one) that the audit skipped because a source is stale, carried forward with
+the moment they were last checked (`checked_at`), since a missing source must never look like a
+fix; and the findings resolved after `resolved_since` (status resolved, `resolved_at`).
+
 Applicant names are masked here, as they are read, so a full name is never stored twice and never
 reaches a template or an attachment; ID numbers are never read.
 """
@@ -13,12 +18,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from monitor.config import Settings
-from monitor.models import (Agency, Dossier, Fee, Procedure, ReportAgency, ReportFigures, ReportFinding,
+from monitor.models import (Agency, Dossier, Fee, Finding, Procedure, ReportAgency, ReportFigures, ReportFinding,
                             ReportSnapshot)
 from monitor.statuses import FindingStatus
 from rules.audit import AuditResult, audit_figures
@@ -45,9 +50,10 @@ def mask_name(name: str | None) -> str:
 
 
 def publish(engine: Engine, settings: Settings, audit: AuditResult,
-            periods: Iterable[tuple[date, date]]) -> int:
-    """Store the snapshot of `audit` (an audit at the present moment) with the figures of
-    `periods`, each as of its end; the id of the snapshot."""
+            periods: Iterable[tuple[date, date]], resolved_since: datetime | None = None) -> int:
+    """Store the snapshot of `audit` (an audit at the present moment, after it updated the
+    findings history) with the figures of `periods`, each as of its end, and the findings resolved
+    after `resolved_since` (none without it); the id of the snapshot."""
     now = audit.as_of
     period_figures = {period: audit_figures(engine, settings, as_of=end_of(period[1]), now=now, period=period)
                       for period in sorted(set(periods))}
@@ -61,7 +67,7 @@ def publish(engine: Engine, settings: Settings, audit: AuditResult,
         connection.execute(delete(ReportFigures).where(ReportFigures.snapshot_id.in_(older),
                                                        ReportFigures.period_start.is_not(None)))
         _store_agencies(connection, snapshot)
-        _store_findings(connection, snapshot, audit)
+        _store_findings(connection, snapshot, audit, resolved_since)
         _store_figures(connection, snapshot, None, audit.figures)
         for period, result in period_figures.items():
             _store_figures(connection, snapshot, period, result.figures)
@@ -75,25 +81,69 @@ def _store_agencies(connection: Connection, snapshot: int) -> None:
         connection.execute(insert(ReportAgency), rows)
 
 
-def _store_findings(connection: Connection, snapshot: int, audit: AuditResult) -> None:
+def _store_findings(connection: Connection, snapshot: int, audit: AuditResult,
+                    resolved_since: datetime | None) -> None:
     procedure_names = dict(connection.execute(select(Procedure.code, Procedure.name)).all())
-    applicants, fees = _dossier_facts(connection, [f.subject for f in audit.findings
-                                                      if registry.by_id(f.rule).subject == "dossier"])
     exemptions = Exemptions(connection, audit.as_of)
+    carried = _carried_forward(connection, audit)
+    resolved = _resolved(connection, audit.as_of, resolved_since)
+    # (finding, status, checked_at, resolved_at)
+    found = [(f, f.status, None, None) for f in audit.findings]
+    found += [(f, FindingStatus.EXEMPTED if exemptions.cover(f.rule, f.subject, f.agency_code) else FindingStatus.OPEN,
+               f.last_seen, None) for f in carried]
+    found += [(f, FindingStatus.RESOLVED, None, f.resolved_at) for f in resolved]
+    applicants, fees = _dossier_facts(connection, [f.subject for f, *_ in found
+                                                      if registry.by_id(f.rule).subject == "dossier"])
     rows = []
-    for f in audit.findings:
-        exemption = exemptions.covering(f.rule, f.subject, f.agency) if f.status == FindingStatus.EXEMPTED else None
+    for f, status, checked_at, resolved_at in found:
+        agency = f.agency if checked_at is None and resolved_at is None else f.agency_code
+        procedure = f.procedure if checked_at is None and resolved_at is None else f.procedure_code
+        exemption = exemptions.covering(f.rule, f.subject, agency) if status == FindingStatus.EXEMPTED else None
         rows.append({
-            "snapshot_id": snapshot, "rule": f.rule, "subject": f.subject, "agency": f.agency,
-            "procedure": f.procedure, "procedure_name": procedure_names.get(f.procedure) if f.procedure else None,
-            "applicant": applicants.get(f.subject, ""), "due_date": f.due_date, "days_late": f.days_late,
-            "detail": f.detail, "status": f.status, "reason": f.reason, "first_seen": f.first_seen,
+            "snapshot_id": snapshot, "rule": f.rule, "subject": f.subject, "agency": agency,
+            "procedure": procedure, "procedure_name": procedure_names.get(procedure) if procedure else None,
+            "applicant": applicants.get(f.subject, ""), "due_date": f.due_date,
+            "days_late": getattr(f, "days_late", None), "detail": f.detail or "", "status": status,
+            "reason": getattr(f, "reason", None), "first_seen": f.first_seen,
             "fee": fees.get(f.subject) if registry.by_id(f.rule).shows_fee else None,
             "exemption_reason": exemption.reason if exemption else None,
             "exemption_until": exemption.until if exemption else None,
+            "checked_at": checked_at, "resolved_at": resolved_at,
         })
     for start in range(0, len(rows), 10 * BATCH):
         connection.execute(insert(ReportFinding), rows[start:start + 10 * BATCH])
+
+
+def _carried_forward(connection: Connection, audit: AuditResult) -> list:
+    """The history's open findings that the audit did not find because their rule, or the part of
+    it that found them, was skipped: the last known breaches, not checked again."""
+    skipped_rules = {name for name in audit.skipped_rules if ":" not in name}
+    skipped_parts = {tuple(name.split(":", 1)) for name in audit.skipped_rules if ":" in name}
+    if not audit.skipped_rules:
+        return []
+    rules = sorted({rule for rule in skipped_rules} | {rule for rule, _ in skipped_parts})
+    found = {(f.rule, f.subject) for f in audit.findings if f.rule in rules}
+    history = Finding.__table__
+    rows = connection.execute(select(history).where(history.c.status == FindingStatus.OPEN,
+                                                    history.c.rule.in_(rules))
+                              .order_by(history.c.rule, history.c.subject)).all()
+    known = set(registry.rule_ids())
+    return [row for row in rows
+            if row.rule in known and (row.rule, row.subject) not in found
+            and (row.rule in skipped_rules
+                 or any((row.rule, part) in skipped_parts for part in (row.parts or "").split(",") if part))]
+
+
+def _resolved(connection: Connection, now: datetime, since: datetime | None) -> list:
+    """The history's findings resolved after `since` (and by `now`)."""
+    if since is None:
+        return []
+    history = Finding.__table__
+    known = set(registry.rule_ids())
+    rows = connection.execute(select(history).where(history.c.status == FindingStatus.RESOLVED,
+                                                    history.c.resolved_at > since, history.c.resolved_at <= now)
+                              .order_by(history.c.rule, history.c.subject)).all()
+    return [row for row in rows if row.rule in known]
 
 
 def _store_figures(connection: Connection, snapshot: int, period: tuple[date, date] | None, figures) -> None:

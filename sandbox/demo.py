@@ -44,6 +44,7 @@ USERNAME, PASSWORD = "canbo", "matkhau"  # the simulated one-stop system's accou
 STREAM_USERNAME_ENV, STREAM_PASSWORD_ENV = "MOTCUA_STREAM_USER", "MOTCUA_STREAM_PASSWORD"
 STREAM_USERNAME, STREAM_PASSWORD = "lgsp", "matkhau-luong"  # what the sender presents to motcua receive
 RECEIVER_START_SECONDS = 30
+SITE_PORT = 8000  # where the demo says to serve its site, for the mails' links
 
 
 def run_demo(root: Path, clock: Callable[[], datetime], *, dossiers: int, verbose: bool = False,
@@ -85,12 +86,14 @@ def run_demo(root: Path, clock: Callable[[], datetime], *, dossiers: int, verbos
     click.echo(_figures_table(audit.figures) + "\n")
     click.echo(_rule_counts(audit.findings) + "\n")
     mails = sorted((folder / "mail").glob("*.eml"))
-    [workbook] = (folder / "site").glob("*.xlsx")
+    [workbook] = (folder / "site").glob("*/*.xlsx")  # in the folder of the period reported
     click.echo("\n".join([
         f"Where everything is (in {folder}/):",
         f"  emails     mail/: {len(mails)} .eml files, one per recipient (open them in any mail client)",
         f"  XLSX       attached to every email; the province's: {workbook}",
-        f"  HTML site  {folder / 'site' / 'index.html'}",
+        f"  HTML site  {folder / 'site' / 'index.html'} (the archive; each period in its own folder)",
+        f"             the mails link to it at http://127.0.0.1:{SITE_PORT}/ once served: "
+        f"python3 -m http.server {SITE_PORT} --directory {folder / 'site'}",
         f"  config     {config.name} (its database: motcua.db; the tracking books: so-theo-doi/)",
         f"  log        {log.name}",
         f"Done in {time.monotonic() - started:.0f} s.",
@@ -186,6 +189,13 @@ path = "so-theo-doi/*"
 host = "127.0.0.1"
 port = {mail_port}
 sender = "giamsat@example.gov.vn"
+
+# The nightly run writes the site into site/; the mails link to it where it is served:
+#   python3 -m http.server {SITE_PORT} --directory site
+[report]
+site_dir = "site"
+site_url = "http://127.0.0.1:{SITE_PORT}/"
+contact = "Văn phòng UBND tỉnh, phòng Kiểm soát thủ tục hành chính"
 
 [[recipients]]
 agency = "*"

@@ -168,3 +168,50 @@ def test_cli_exits_2_when_the_config_file_is_missing(tmp_path, capsys):
         main(["init", "--config", str(tmp_path / "nowhere.toml")])
     assert exited.value.code == 2
     assert "config file not found" in capsys.readouterr().err
+
+
+# --- [report] and the [mail] keys of the reports -------------------------------------------------
+
+def test_report_keys_are_read_and_site_dir_is_relative_to_the_config(tmp_path):
+    settings = load_settings(write(tmp_path, """
+[mail]
+from_name = "Văn phòng UBND tỉnh"
+operator = "vanhanh@example.gov.vn"
+[report]
+site_url = "https://giamsat.example.gov.vn/bao-cao/"
+site_dir = "site"
+dossier_url = "https://motcua.example.gov.vn/ho-so?ma={code}"
+contact = "Văn phòng UBND tỉnh, 0200 3812 345"
+ranking_min_dossiers = 30
+"""))
+    assert settings.mail.from_name == "Văn phòng UBND tỉnh" and settings.mail.operator == "vanhanh@example.gov.vn"
+    report = settings.report
+    assert report.site_dir == str(tmp_path.resolve() / "site")
+    assert (report.site_url, report.dossier_url, report.ranking_min_dossiers) == (
+        "https://giamsat.example.gov.vn/bao-cao/", "https://motcua.example.gov.vn/ho-so?ma={code}", 30)
+
+
+def test_report_defaults_link_nowhere_and_rank_from_twenty_dossiers(tmp_path):
+    settings = load_settings(write(tmp_path, ""))
+    assert settings.report.site_url == settings.report.dossier_url == settings.report.contact == ""
+    assert settings.report.ranking_min_dossiers == 20
+    assert settings.mail.from_name == "Hệ thống giám sát một cửa" and settings.mail.operator == ""
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[report]\nsite_ulr = "https://x"', "report.site_ulr: unknown key"),
+    ('[report]\nranking_min_dossiers = 0', "report.ranking_min_dossiers: must be at least 1"),
+    ('[report]\nranking_min_dossiers = "20"', "report.ranking_min_dossiers: must be int, not str '20'"),
+    ('[report]\ndossier_url = "https://motcua.example.gov.vn/ho-so"', "report.dossier_url: "
+     "'https://motcua.example.gov.vn/ho-so' has no {code} for the dossier code"),
+    ('[report]\ndossier_url = "https://m.example/{ma}"', "report.dossier_url: 'https://m.example/{ma}': the only "
+     "placeholder it may hold is {code}"),
+    ('[report]\ndossier_url = "motcua.example/{code}"', "report.dossier_url: 'motcua.example/{code}' is not an "
+     "http:// or https:// address"),
+    ('[report]\nsite_url = "https://giamsat.example/"', "report.site_url: needs report.site_dir"),
+    ('[report]\nsite_url = "javascript:alert(1)"\nsite_dir = "s"', "report.site_url: 'javascript:alert(1)' is not"),
+    ('[mail]\noperator = "vanhanh"', "mail.operator: 'vanhanh' is not a mail address"),
+    ('[mail]\nfrom_name = 5', "mail.from_name: must be str"),
+])
+def test_report_and_mail_keys_are_checked_with_an_error_naming_the_key(tmp_path, text, message):
+    assert message in error_of(tmp_path, text)

@@ -178,6 +178,10 @@ def test_the_previous_report_time_is_that_of_the_last_message_to_the_recipient(e
 
     assert previous_report_time(engine, HEAD) == NOW
     assert previous_report_time(engine, Recipient(agency="000.00.16.H59", to=("other@example.gov.vn",))) is None
+    # The report of a period compares with the one before that period: rendering the same period
+    # again (`motcua report` in the morning) says what the night's message said.
+    assert previous_report_time(engine, HEAD, PERIOD) == NOW - timedelta(days=1)
+    assert previous_report_time(engine, HEAD, report_period("day", date(2026, 4, 1))) == NOW
 
 
 def test_each_recipient_is_due_one_message_for_its_own_period(tmp_path):

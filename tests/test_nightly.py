@@ -185,8 +185,9 @@ def test_a_failed_source_does_not_stop_the_reports_which_name_the_stale_data(wor
     assert len(world.mailbox.received) == len(RECIPIENTS)
     for [message] in received_by(world.mailbox).values():
         for body in (message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()):
-            assert "Dữ liệu Cổng dịch vụ công «cong-dvc» chưa từng được đồng bộ thành công" in body
-            assert "các kiểm tra sau đã bỏ qua" in body
+            assert "Chưa kiểm tra được " in body
+            assert " vì không kết nối được tới Cổng dịch vụ công «cong-dvc»; số liệu dưới đây chưa có dữ " \
+                   "liệu của Cổng dịch vụ công «cong-dvc»." in body
         assert message["Subject"].endswith("(dữ liệu nguồn chưa đầy đủ)")
 
 

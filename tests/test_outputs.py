@@ -164,18 +164,18 @@ def test_agency_pages_never_replace_the_sites_own_nor_each_other(engine, databas
                            write_config(tmp_path, database_url))
 
     assert code == 0, err
-    site = tmp_path / "site"
+    [site] = [page.parent for page in (tmp_path / "site").glob("*/tong-hop.html")]  # the period's folder
     index = site / "index.html"
-    assert "Danh sách đơn vị" not in index.read_text(encoding="utf-8")  # the index, not an agency's page
+    assert "· mã đơn vị " not in index.read_text(encoding="utf-8")  # the index, not an agency's page
     assert "Tổng hợp toàn tỉnh" in (site / "tong-hop.html").read_text(encoding="utf-8")
-    pages = [link for link in site_links(index) if link.endswith(".html") and link != "tong-hop.html"]
+    pages = [link for link in site_links(index) if link.startswith("don-vi-")]
     assert len(pages) == len(codes)
     assert len({page.casefold() for page in pages}) == len(codes)   # distinct even where case is ignored
     for page, agency in zip(pages, sorted(codes)):
         assert (site / page).parent == site                            # no page outside the site
         assert f"HS-{codes.index(agency)}" in (site / page).read_text(encoding="utf-8")
     assert all((site / link).exists() for link in site_links(site / "tong-hop.html") if link.endswith(".html"))
-    assert not (tmp_path / "x.html").exists()
+    assert not (tmp_path / "x.html").exists() and not (tmp_path / "site" / "x.html").exists()
 
 
 # --- where --output may write ---------------------------------------------------------------------

@@ -18,10 +18,10 @@ from monitor.config import load_settings
 from monitor.db import init_schema, make_engine, session_scope
 from monitor.models import OutboxMessage, ReportFigures, ReportFinding
 from monitor.pipeline import audit_and_publish
-from nightly_support import HEALTH, RECIPIENTS, motcua, received_by, simulated_world
+from nightly_support import HEALTH, JUSTICE, RECIPIENTS, motcua, received_by, simulated_world
 from reports.compose import LIST_LIMIT, agency_message, province_message, wire_bytes
-from reports.content import (AgencyRank, AgencyReport, Breach, ProvinceReport, ReportBuilder, RuleCount, StaleNotice,
-                             TrendPoint)
+from reports.content import (AgencyRank, AgencyReport, Breach, ProvinceReport, RateLine, ReportBuilder, RuleCount,
+                             StaleNotice, rank_agencies)
 from reports.delivery import due_messages
 from reports.periods import recent_periods, report_period
 from reports.render import number, percent, render, vn_date, vn_datetime, vnd
@@ -118,24 +118,80 @@ def agency_report(**fields) -> AgencyReport:
     return AgencyReport(**(values | fields))
 
 
-def test_a_stale_source_is_named_at_the_top_of_the_report():
+STALE_SENTENCE = ("Chưa kiểm tra được «Hồ sơ chưa được cập nhật vào hệ thống một cửa điện tử (phần dựa trên "
+                  "Cổng dịch vụ công)» và «Hồ sơ chưa được đồng bộ lên Cổng dịch vụ công» vì Cổng dịch vụ công "
+                  "«cong-dvc» đang gặp sự cố; số liệu dưới đây tính đến 29/03/2026 02:04.")
+
+
+def test_a_stale_source_is_one_vietnamese_sentence_at_the_top_of_an_agency_report_without_technical_text():
     report = agency_report(stale=[STALE])
 
     for template in ("agency.html.j2", "agency.txt.j2"):
         body = render(template, report=report, limit=None)
-        notice = body.index("Dữ liệu Cổng dịch vụ công «cong-dvc» cũ từ 29/03/2026 02:04 "
-                            "(lỗi: HTTP 503 on /tra-cuu-ho-so?trang=4); các kiểm tra sau đã bỏ qua: ")
-        targets = body.lower().index("so với chỉ tiêu")
-        assert notice < targets < body.index("000.00.16.H59-260330-0001")
-        assert "Hồ sơ chưa được đồng bộ lên Cổng dịch vụ công" in body[notice:]
+        notice = body.index(STALE_SENTENCE)
+        assert notice < body.index("So với báo cáo trước".upper() if "txt" in template else "So với báo cáo trước")
+        assert notice < body.index("000.00.16.H59-260330-0001")
+        # No English error, no rule id: those go to the operator.
+        assert "HTTP 503" not in body and "entry.unsynced" not in body and "tra-cuu-ho-so" not in body
 
 
-def test_the_figures_are_set_against_the_targets():
+@pytest.mark.parametrize("reason, cause", [
+    ("a connection error (Connection refused) on LayPhien (gave up after 6 attempts)",
+     "không kết nối được tới hệ thống một cửa điện tử «motcua»"),
+    ("a time-out on LayDanhSachHoSo (gave up after 6 attempts)", "không kết nối được tới hệ thống một cửa điện tử «motcua»"),
+    ("log-in refused by http://x/api: sai mật khẩu", "hệ thống một cửa điện tử «motcua» từ chối đăng nhập của hệ thống giám sát"),
+    ("HTTP 503 on /api (gave up after 6 attempts)", "hệ thống một cửa điện tử «motcua» đang gặp sự cố"),
+    ("never synced successfully", "chưa lấy được dữ liệu từ hệ thống một cửa điện tử «motcua» lần nào"),
+    ("the last successful sync is older than 36 hours",
+     "dữ liệu từ hệ thống một cửa điện tử «motcua» đã hơn 36 giờ chưa được cập nhật"),
+])
+def test_the_stale_sentence_names_the_cause_in_words_and_as_of_when_the_figures_are(reason, cause):
+    skipped = ("entry.missing", "entry.late", "entry.unsynced", "entry.invalid", "ontime.late", "ontime.overdue",
+               "ontime.due_date_padded", "ontime.no_apology", "payment.offline")
+    notice = StaleNotice(source="motcua", kind="onestop_api", last_success=datetime(2026, 3, 30, 2, 4),
+                         reason=reason, skipped_rules=skipped)
+
+    assert notice.sentence == (
+        "Chưa kiểm tra được 9 loại vi phạm («Hồ sơ chưa được cập nhật vào hệ thống một cửa điện tử», «Hồ sơ tiếp "
+        f"nhận trực tiếp nhưng nhập vào hệ thống muộn» và 7 loại khác) vì {cause}; số liệu dưới đây tính đến "
+        "30/03/2026 02:04.")
+    assert notice.technical.startswith(f"motcua (onestop_api): {reason}; last successful sync: 2026-03-30 02:04; "
+                                       "skipped: entry.missing, entry.late")
+
+
+def test_the_technical_error_is_shown_only_where_the_report_is_for_the_operator():
+    technical = "cong-dvc (portal_html): HTTP 503 on /tra-cuu-ho-so?trang=4; last successful sync: 2026-03-29 02:04"
+    for template in ("agency.html.j2", "agency.txt.j2"):
+        assert technical not in render(template, report=agency_report(stale=[STALE]), limit=None)
+        shown = render(template, report=agency_report(stale=[STALE], technical=True), limit=None)
+        assert technical in shown.replace("&lt;", "<")
+
+
+def test_the_figures_are_set_against_the_previous_period_the_month_to_date_and_the_target():
+    rates = [RateLine("on_time_rate", "Hồ sơ giải quyết đúng hạn", 1.0, current=102 / 110, previous=0.9,
+                      to_date=0.95, note=None, trend=((PERIOD.previous(), 0.9), (PERIOD, 102 / 110))),
+             RateLine("sync_rate", "Hồ sơ đồng bộ lên Cổng dịch vụ công", 1.0, current=None, previous=1.0,
+                      to_date=0.98, note="chưa hết thời hạn đồng bộ")]
+    text = render("agency.txt.j2", report=agency_report(rates=rates), limit=None)
+
+    assert ("- Hồ sơ giải quyết đúng hạn: kỳ này (30/03) 92,7% – CHƯA ĐẠT; kỳ trước (29/03) 90,0%; "
+            "từ đầu tháng (01/03–30/03) 95,0%; chỉ tiêu 100%\n"
+            "  Xu hướng: 29/03 90,0% · 30/03 92,7%\n") in text
+    assert ("- Hồ sơ đồng bộ lên Cổng dịch vụ công: kỳ này (30/03) — (chưa hết thời hạn đồng bộ); kỳ trước (29/03) "
+            "100,0%; từ đầu tháng (01/03–30/03) 98,0%; chỉ tiêu 100%\n") in text
+    html = render("agency.html.j2", report=agency_report(rates=rates), limit=None)
+    assert "Kỳ này: chưa hết thời hạn đồng bộ." in html and "So với kỳ trước: +2,7 điểm." in html
+    # The trend is an inline SVG: no script, no image to fetch.
+    assert html.count("<svg") == 1 and "<script" not in html and "<img" not in html
+
+
+def test_every_count_says_which_period_it_is_of():
     text = render("agency.txt.j2", report=agency_report(), limit=None)
 
-    assert "- Hồ sơ giải quyết đúng hạn: 92,7% (chỉ tiêu 100%) – CHƯA ĐẠT" in text
-    assert "- Hồ sơ cập nhật vào hệ thống một cửa điện tử: 100,0% (chỉ tiêu 100%)\n" in text
-    assert "- Hồ sơ đồng bộ lên Cổng dịch vụ công: — (chỉ tiêu 100%)\n" in text
+    assert "- Vi phạm mới từ báo cáo trước (30/03/2026 02:00): 1\n" in text
+    assert "- Đã khắc phục từ báo cáo trước (30/03/2026 02:00): 0\n" in text
+    assert "- Đang tồn tại, tính đến nay: 2\n" in text
+    assert "TÌNH HÌNH GIẢI QUYẾT HỒ SƠ NGÀY 30/03/2026" in text and "VI PHẠM ĐANG TỒN TẠI THEO LOẠI, TÍNH ĐẾN NAY" in text
 
 
 def test_each_breach_shows_its_dossier_procedure_due_date_lateness_and_what_to_do():
@@ -169,18 +225,65 @@ def test_a_long_list_in_a_mail_stops_at_the_limit_and_points_to_the_attachment()
     assert f"… và {3} vi phạm khác: xem tệp Excel đính kèm." in html
 
 
-def test_the_province_summary_ranks_agencies_and_draws_its_trend_without_script():
-    trend = [TrendPoint(p, Figures(**dict(FIGURES, on_time_rate=0.5 + i / 20))) for i, p in enumerate(recent_periods(PERIOD, 7))]
-    report = ProvinceReport(
-        period=PERIOD, generated_at=GENERATED, since=None, figures=Figures(**dict(FIGURES, agency="*")),
-        ranking=[AgencyRank(1, HEALTH, "Sở Y tế", Figures(**FIGURES), 3)], trend=trend,
-        rules=[RuleCount("ontime.overdue", "Hồ sơ đang giải quyết đã quá hạn", 3, 1, 0)], stale=[STALE])
+def ranked(code: str, name: str, early: int, on_time: int, late: int, overdue: int, open_breaches: int = 0) -> AgencyRank:
+    resolved = early + on_time + late
+    figures = Figures(**dict(FIGURES, agency=code, resolved_total=resolved, resolved_early=early,
+                             resolved_on_time=on_time, resolved_late=late, in_progress_overdue=overdue,
+                             in_progress_within=0, in_progress_total=overdue, received_total=resolved + overdue,
+                             carried_over=0))
+    return AgencyRank(None, code, name, figures, open_breaches)
 
-    html = render("province.html.j2", report=report)
 
-    assert "<script" not in html and "Xếp hạng đơn vị" in html and "Sở Y tế" in html
-    assert html.count('width="50%"') == 1 and html.count('width="80%"') == 1  # bars of 50% and 80% on time
-    assert html.index("«cong-dvc»") < html.index("Xếp hạng đơn vị")
+def test_the_ranking_counts_overdue_dossiers_against_an_agency_and_ranks_only_those_with_enough_dossiers():
+    rows = [
+        ranked("A", "Sở A", early=18, on_time=0, late=2, overdue=0),     # 18/20 = 90,0%
+        ranked("B", "Sở B", early=30, on_time=0, late=0, overdue=10),    # 30/40 = 75,0%: its backlog counts
+        ranked("C", "Sở C", early=5, on_time=0, late=0, overdue=0),      # 5 due: 100%, but too few to rank
+        ranked("D", "Sở D", early=27, on_time=0, late=3, overdue=0),     # 27/30 = 90,0%: tied with A
+        ranked("E", "Sở E", early=19, on_time=1, late=0, overdue=0),     # 20/20 = 100%, just enough
+    ]
+
+    ranking = rank_agencies(rows, min_dossiers=20)
+
+    assert [(r.agency_code, r.rank, r.tied) for r in ranking] == [
+        ("E", 1, False), ("A", 2, True), ("D", 2, True), ("B", 4, False), ("C", None, False)]
+    assert [round(r.score, 3) for r in ranking[:4]] == [1.0, 0.9, 0.9, 0.75] and ranking[4].due == 5
+
+
+def test_rates_that_differ_below_what_is_shown_are_a_tie():
+    # 2/3 = 66,67% and 667/1000 = 66,70% are both shown as 66,7%.
+    ranking = rank_agencies([ranked("A", "Sở A", early=2, on_time=0, late=1, overdue=0),
+                             ranked("B", "Sở B", early=667, on_time=0, late=333, overdue=0)], min_dossiers=1)
+
+    assert [(r.rank, r.tied) for r in ranking] == [(1, True), (1, True)]
+
+
+def province_report(**fields) -> ProvinceReport:
+    values = dict(period=PERIOD, generated_at=GENERATED, since=None, figures=Figures(**dict(FIGURES, agency="*")),
+                  ranking=rank_agencies([ranked(HEALTH, "Sở Y tế", 18, 0, 2, 0, 3), ranked(JUSTICE, "Sở Tư pháp", 27, 0, 3, 0),
+                                         ranked("000.00.12.H59", "Sở Nội vụ", 4, 0, 0, 0)], 20),
+                  trend=[], rules=[RuleCount("ontime.overdue", "Hồ sơ đang giải quyết đã quá hạn", 3, 1, 0, 2)],
+                  stale=[STALE], ranking_window=PERIOD.to_date(), ranking_min_dossiers=20)
+    return ProvinceReport(**(values | fields))
+
+
+def test_the_province_summary_shows_ties_as_ties_and_lists_the_agencies_too_small_to_rank():
+    text = render("province.txt.j2", report=province_report())
+
+    assert ("Theo tỷ lệ hồ sơ đến hạn được giải quyết đúng hạn từ 01/03 đến 30/03/2026; chỉ đơn vị có từ 20 hồ sơ "
+            "đến hạn; «=» là đồng hạng.\n"
+            "=1. Sở Tư pháp (000.00.31.H59): 90,0% (27/30 hồ sơ), 0 vi phạm\n"
+            "=1. Sở Y tế (000.00.16.H59): 90,0% (18/20 hồ sơ), 3 vi phạm\n"
+            "Chưa xếp hạng: Sở Nội vụ (4 hồ sơ).\n") in text
+    html = render("province.html.j2", report=province_report())
+    assert "<script" not in html and "Chưa xếp hạng (dưới 20 hồ sơ đến hạn" in html
+
+
+def test_the_province_summary_carries_the_technical_error_only_when_it_goes_to_the_operator():
+    assert "HTTP 503" not in render("province.html.j2", report=province_report())
+    for template in ("province.html.j2", "province.txt.j2"):
+        shown = render(template, report=province_report(technical=True))
+        assert STALE_SENTENCE in shown and "cong-dvc (portal_html): HTTP 503 on /tra-cuu-ho-so?trang=4" in shown
 
 
 def test_the_mail_is_html_with_a_text_alternative_and_the_workbook_attached():
@@ -256,11 +359,15 @@ def test_report_output_writes_a_static_site_with_a_page_per_agency(world, tmp_pa
     done = motcua("report", "--output", str(tmp_path / "site"), "--config", str(world.config(world.database_url)))
 
     assert done.returncode == 0, done.stderr
-    site = tmp_path / "site"
+    label = report_period("day", now_local().date()).label
+    archive = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert f'href="{label}/index.html"' in archive and f'href="{label}/tong-hop.html"' in archive
+    site = tmp_path / "site" / label
     index = (site / "index.html").read_text(encoding="utf-8")
     pages = sorted(p.name for p in site.glob("don-vi-000.*.html"))
     assert pages and all(f'href="{page}"' in index for page in pages)
     assert 'href="tong-hop.html"' in index and (site / "tong-hop.html").exists()
+    assert (site / "quy-tac.html").exists() and (site / "thu-tuc.html").exists()
     health = (site / f"don-vi-{HEALTH}.html").read_text(encoding="utf-8")
     assert "Sở Y tế" in health and 'href="index.html"' in health and "&lt;script&gt;" in health
     [workbook] = site.glob("*.xlsx")

@@ -87,7 +87,8 @@ def test_a_kind_declared_in_one_place_is_read_synced_judged_and_named(feed_kind,
     audited = run_audit(engine, settings, as_of=later, now=later)
     assert [(s["source"], s["kind"], s["skipped_rules"]) for s in audited.stale] == [("danh-ba", "agency_feed", [])]
     notice = StaleNotice(source="danh-ba", kind="agency_feed", last_success=NOW, reason=None, skipped_rules=())
-    assert notice.sentence == "Dữ liệu danh bạ cơ quan «danh-ba» cũ từ 20/03/2026 12:00."
+    assert notice.sentence == ("Chưa cập nhật được dữ liệu từ danh bạ cơ quan «danh-ba» vì dữ liệu từ danh bạ cơ quan "
+                               "«danh-ba» chưa được cập nhật; số liệu dưới đây tính đến 20/03/2026 12:00.")
 
 
 @pytest.mark.parametrize("source, named", [
