@@ -74,3 +74,10 @@ def runnable(unavailable: frozenset[str], book_sources: tuple[str, ...]) -> tupl
         skipped += [f"{rule.id}:{part}" for part, needs in sorted(parts.items()) if needs & unavailable]
         running[rule.id] = frozenset(part for part, needs in parts.items() if not needs & unavailable)
     return running, skipped
+
+
+def skipped_title(name: str) -> str:
+    """What a skipped rule (or part, `entry.missing:portal`) is, in words: its title, and the part."""
+    rule_id, _, part = name.partition(":")
+    rule = by_id(rule_id)
+    return f"{rule.title} ({rule.part_title(part)})" if part else rule.title

@@ -28,7 +28,7 @@ def test_the_demo_runs_the_nightly_job_and_says_where_everything_is(tmp_path):
     for path in mails:
         message = message_from_bytes(path.read_bytes(), policy=default)
         [attachment] = message.iter_attachments()
-        assert openpyxl.load_workbook(io.BytesIO(attachment.get_content())).sheetnames == ["Vi phạm", "Thống kê"]
+        assert openpyxl.load_workbook(io.BytesIO(attachment.get_content())).sheetnames == ["Thống kê", "Vi phạm"]
 
     site = Path(re.search(r"HTML site +(\S+)", done.stdout).group(1))
     workbook = Path(re.search(r"the province's: (\S+)", done.stdout).group(1))
