@@ -85,11 +85,11 @@ class Column:
     centred: bool = False
 
 
-# The breaches sheet. Widths in characters of the default font, chosen so that the sheet fitted
-# to an A4 landscape page stays readable (about 70 %) and a row takes two or three lines.
+# The breaches sheet. Widths in digits of the default font, chosen so that the sheet fitted
+# to an A4 landscape page stays readable (about 65 %) and most rows take two lines.
 FINDING_COLUMNS = (
     Column("STT", 5, centred=True, wrap=False),
-    Column("Quy tắc", 22),
+    Column("Quy tắc", 24),
     Column("Mã hồ sơ", 25, wrap=False),
     Column("Cơ quan", 16),
     Column("Thủ tục", 26),
@@ -98,8 +98,8 @@ FINDING_COLUMNS = (
     Column("Số ngày trễ", 9, centred=True),
     Column("Trạng thái", 9, centred=True),
     Column("Phát hiện từ", 11, DAY_FORMAT, centred=True),
-    Column("Chi tiết", 36),
-    Column("Cần làm", 30),
+    Column("Chi tiết", 40),
+    Column("Cần làm", 36),
 )
 STATUS = {FindingStatus.OPEN: "Vi phạm", FindingStatus.EXEMPTED: "Miễn trừ"}
 

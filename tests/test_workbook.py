@@ -123,9 +123,9 @@ def test_frozen_panes_borders_and_bold_headings():
 
 def test_columns_are_sized_and_rows_as_tall_as_their_wrapped_text():
     sheet = workbook()["Vi phạm"]
-    assert sheet.column_dimensions["K"].width == 36 and sheet.column_dimensions["C"].width == 25
+    assert sheet.column_dimensions["K"].width == 40 and sheet.column_dimensions["C"].width == 25
     assert sheet["K2"].alignment.wrap_text and sheet["L2"].alignment.wrap_text
-    # "Khẩn trương giải quyết; gửi văn bản xin lỗi và hẹn lại ngày trả kết quả." takes two lines of 30.
+    # "Khẩn trương giải quyết; gửi văn bản xin lỗi và hẹn lại ngày trả kết quả." takes two lines of 36.
     assert sheet.row_dimensions[2].height == 2 * 14 + 2
 
 
