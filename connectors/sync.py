@@ -320,11 +320,12 @@ class LogProgress:
         self.every_seconds = every_seconds
         self._last = 0.0
         self.reckoning = Reckoning(time.monotonic())
+        self.retries = 0
 
     def started(self, source: SourceSettings, estimate: int | None = None) -> None:
         log.info("%s: sync started (%s)", source.name, source.kind)
         self._last = time.monotonic()  # measures the interval between lines; never stored
-        self.reckoning = Reckoning(self._last, estimate)
+        self.reckoning, self.retries = Reckoning(self._last, estimate), 0
 
     def advanced(self, source: SourceSettings, counts: LoadCounts, expected: int | None,
                  position: tuple[int, int] | None = None) -> None:
@@ -336,7 +337,13 @@ class LogProgress:
             log.info("%s: %s read, %s", source.name, reckoning.total(), reckoning.time_left(self._last))
 
     def retried(self, source: SourceSettings, problem: str) -> None:
-        pass  # counted on the outcome, logged once at the end
+        # Counted on the outcome and logged in one line at the end; while they go on, a line
+        # every `every_seconds` at most, so that a source stuck retrying does not look dead.
+        self.retries += 1
+        if time.monotonic() - self._last >= self.every_seconds:
+            self._last = time.monotonic()
+            log.warning("%s: %s %s so far (the latest: %s)", source.name, number(self.retries),
+                        "retry" if self.retries == 1 else "retries", problem)
 
     def finished(self, outcome: SourceOutcome) -> None:
         log.log(logging.INFO if outcome.status == RunStatus.OK else logging.ERROR, "%s: sync %s, %s records read%s",

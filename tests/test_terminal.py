@@ -236,3 +236,19 @@ def test_retries_are_counted_per_source_and_told_in_one_line(caplog):
     assert outcome.retries == Counter({"HTTP 503": 2, "a time-out": 1})
     assert outcome.retries_line() == "cong-dvc: 3 retries (HTTP 503 ×2, a time-out ×1)"
     assert "retry 1 of 5" not in caplog.text and "something else" in caplog.text
+
+
+def test_in_a_log_retries_going_on_are_told_at_most_every_few_seconds(caplog):
+    from connectors.sync import LogProgress
+
+    class Source:
+        name, kind = "cong-dvc", "portal_html"
+
+    progress = LogProgress(every_seconds=3600)
+    caplog.set_level(logging.INFO)
+    progress.started(Source(), estimate=537)
+    progress._last -= 3600  # an hour without a line
+    for _ in range(3):
+        progress.retried(Source(), "HTTP 503")
+    assert caplog.text.count("cong-dvc: 1 retry so far (the latest: HTTP 503)") == 1
+    assert "2 retries" not in caplog.text and progress.retries == 3
