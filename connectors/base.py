@@ -54,6 +54,17 @@ class Prune:
     keep: frozenset[str]
 
 
+@dataclass(frozen=True)
+class HeldKey:
+    """Records whose `column` value the store already holds for another source (the table's
+    `source` column) are rejected, never merged nor overwritten: a dossier code is unique across
+    the one-stop sources (sources.md section 4). `label` and `shown` name a rejected record:
+    `MaHoSo <its code>`."""
+    column: str
+    label: str
+    shown: str
+
+
 @dataclass
 class Batch:
     """Records read together, loaded in one transaction with the cursor that covers them.
@@ -66,7 +77,8 @@ class Batch:
     the batch replace every record of its table that matches these column values (a re-read
     file replaces the rows it gave before). `bookkeeping` is the connector's own state (which
     files it read), saved with the records so that a run killed in between redoes both, and
-    `prunes` removes what the source no longer holds, records and bookkeeping alike.
+    `prunes` removes what the source no longer holds, records and bookkeeping alike. `held`
+    makes the loader reject the records another source holds (HeldKey).
     """
     records: Rows
     children: list[Rows] = field(default_factory=list)
@@ -78,6 +90,7 @@ class Batch:
     notices: list[str] = field(default_factory=list)    # for the sync summary, e.g. labels a page lacked
     expected: int | None = None                         # records this run expects in all, for progress
     position: tuple[int, int] | None = None             # (files read, files in all), for a source read by files
+    held: HeldKey | None = None
 
 
 @dataclass

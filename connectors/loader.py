@@ -5,6 +5,10 @@ rows replaced set-wise, its rejected input, the connector's bookkeeping and the 
 The cursor is committed with the rows it covers, so a run killed at any moment leaves the store
 where the last committed batch left it, and the next run resumes from there.
 
+A record whose key another source holds (a dossier code of another one-stop source, when the
+batch says so: Batch.held) is rejected with reason `duplicate_code`, never merged nor
+overwritten; the rest of the batch is stored.
+
 The connectors check every value before a batch gets here (connectors.validation). Should the
 store still refuse a record, the batch is not lost with it: each record is tried in turn, after
 the ones kept, in a transaction that is rolled back, and the batch is written again without the
@@ -24,7 +28,7 @@ from sqlalchemy.exc import StatementError
 from sqlmodel import Session
 
 from connectors import validation
-from connectors.base import Batch, Prune, Rejection, Rows
+from connectors.base import Batch, HeldKey, Prune, Rejection, Rows
 from monitor.db import session_scope, upsert
 from monitor.models import BookFile, RejectedInput, SyncCursor
 
@@ -32,6 +36,7 @@ from monitor.models import BookFile, RejectedInput, SyncCursor
 STAMPS = frozenset({"synced_at"})
 # Keys per IN (...) list: well under every SQLite build's limit on bound parameters.
 IN_CHUNK = 500
+DUPLICATE_CODE = "duplicate_code"
 
 log = logging.getLogger(__name__)
 
@@ -57,23 +62,27 @@ class Loader:
 
     def load(self, batch: Batch) -> None:
         try:
-            self._write(batch)
+            held = self._write(batch)
         except StatementError:
             log.warning("%s: the store refused a batch; trying its %d records one by one",
                         self.source, len(batch.records.rows))
-            self._write(self._without_refused(batch))
+            without, held = self._without_refused(batch)
+            self._write(without)
+        batch.rejected.extend(held)  # the sync's summary lists them with the batch's other rejections
 
-    def _without_refused(self, batch: Batch) -> Batch:
-        """The batch without the records the store refuses, which become its rejections."""
+    def _without_refused(self, batch: Batch) -> tuple[Batch, list[Rejection]]:
+        """The batch without the records the store refuses, which become its rejections, nor those
+        another source holds (returned too)."""
         records = batch.records
-        kept, refused = [], []
+        kept, refused, held = [], [], []
         # One probe transaction, rolled back (only the whole batch is committed), in which the
         # records kept so far stay written: two new records the store refuses together (one
         # code_key written two ways) are told apart, the later one refused. (No savepoints:
         # SQLite's driver would commit a probe on releasing one.)
         with Session(self.engine) as session:
             try:
-                for row in _last_of_each(records.rows, records.key):
+                rows, held = self._held_elsewhere(session, batch, _last_of_each(records.rows, records.key))
+                for row in rows:
                     try:
                         self._write_rows(session, batch, [row])
                     except StatementError as exc:
@@ -88,28 +97,55 @@ class Loader:
                         kept.append(row)
             finally:
                 session.rollback()
-        return replace(batch, records=replace(records, rows=kept), rejected=batch.rejected + refused)
+        return replace(batch, records=replace(records, rows=kept), rejected=batch.rejected + held + refused), held
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, batch: Batch) -> list[Rejection]:
+        """The batch in one transaction; returns the rejections of records another source holds."""
         records = batch.records
-        rows = _last_of_each(records.rows, records.key)
         with session_scope(self.engine) as session:
+            rows, held = self._held_elsewhere(session, batch, _last_of_each(records.rows, records.key))
+            rejected = batch.rejected + held
             before = _existing(session, records, rows)
             self._write_rows(session, batch, rows)
             for state in batch.bookkeeping:
                 upsert(session, state.table, state.rows, state.key, update=_columns(state.rows, state.key))
             for prune in batch.prunes:
                 _prune(session, prune)
-            if batch.rejected:
+            if rejected:
                 now = self.clock()
                 session.execute(insert(RejectedInput), [
                     {"run_id": self.run_id, "source": self.source, "location": rejection.location,
                      "reason": rejection.reason, "raw": rejection.raw, "created_at": now}
-                    for rejection in batch.rejected])
+                    for rejection in rejected])
             if batch.cursor is not None:
                 upsert(session, SyncCursor, [{"source": self.source, "cursor": batch.cursor,
                                               "updated_at": self.clock()}], ("source",))
-        self._count(records, rows, before, len(batch.rejected))
+        self._count(records, rows, before, len(rejected))
+        return held
+
+    def _held_elsewhere(self, session: Session, batch: Batch, rows: list[dict]) -> tuple[list[dict], list[Rejection]]:
+        """`rows` less those whose key another source holds (batch.held), and their rejections.
+        Read in the transaction that writes the rows."""
+        held: HeldKey | None = batch.held
+        if held is None or not rows:
+            return rows, []
+        table = batch.records.table.__table__
+        holders: dict = {}
+        for chunk in chunks(list({row[held.column] for row in rows})):
+            holders.update((key, source) for key, source in session.execute(
+                select(table.c[held.column], table.c.source)
+                .where(among(table.c[held.column], chunk), table.c.source != self.source)))
+        kept, rejected = [], []
+        for row in rows:
+            holder = holders.get(row[held.column])
+            if holder is None:
+                kept.append(row)
+                continue
+            log.debug("%s: %s %s is already held by source %s: rejected", self.source, held.label, row[held.shown], holder)
+            rejected.append(Rejection(f"{held.label} {row[held.shown]}",
+                                      f"{DUPLICATE_CODE}: the code is already held by source {holder}",
+                                      validation.raw(json.dumps(row, ensure_ascii=False, default=str))))
+        return kept, rejected
 
     @staticmethod
     def _write_rows(session: Session, batch: Batch, rows: list[dict]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from connectors import validation as check
-from connectors.base import Batch, Connector, Rejection, Rows, SourceError, SyncStart
+from connectors.base import Batch, Connector, HeldKey, Rejection, Rows, SourceError, SyncStart
 from connectors.http import HttpClient
 from connectors.loader import read_cursor
 from connectors.parsing import parse_onestop_datetime, strip_province_suffix
@@ -35,6 +35,8 @@ MAX_LOGINS_PER_CALL = 3
 
 STATUSES = frozenset(str(status) for status in range(1, 11))
 PAYMENT_METHODS = frozenset({"truc-tuyen", "truc-tiep", "chuyen-khoan"})
+# A dossier code is unique across the one-stop sources: one another source holds is rejected.
+HELD_CODE = HeldKey(column="code_key", label="MaHoSo", shown="code")
 # Fields a dossier record must carry: what the monitor reads. Personal data may be withheld.
 REQUIRED = ("MaHoSo", "MaTTHC", "MaDonViXuLy", "KenhThucHien", "TrangThaiHoSo", "NgayNopHoSo",
             "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayTuChoi", "NgayTao",
@@ -195,6 +197,7 @@ class OneStopConnector(Connector):
             records=Rows(Dossier, ("code",), dossiers),
             children=[Rows(table, ("dossier_code", "seq"), rows) for table, rows in children.items()],
             rejected=rejected,
+            held=HELD_CODE,
         )
 
     def _dossier(self, record: dict) -> tuple[dict, dict[type, list[dict]]]:

@@ -9,7 +9,9 @@ section 4), so that every rule reads a stream dossier as it reads one of the pul
   at its time, answered at the earliest strictly later step with another status.
 
 Recomputed, in the transaction that wrote them, for every dossier whose record or steps a batch
-brought: steps may arrive before their dossier, after it, or twice.
+brought: steps may arrive before their dossier, after it, or twice. A dossier whose record is
+written has its facts reset by it (no entry or end time, only its listed supplement requests),
+so one without steps is left as its record wrote it.
 """
 from __future__ import annotations
 
@@ -28,16 +30,20 @@ ENTERED, SUPPLEMENT_ASKED = 2, 5
 def derive_facts(session: Session, dossier_keys: list[str]) -> None:
     d, sd, s = Dossier.__table__, StreamDossier.__table__, ProcessingStep.__table__
     for keys in chunks(dossier_keys):
-        dossiers = session.execute(
-            select(d.c.code, d.c.code_key, d.c.status, sd.c.supplements_listed)
-            .join(sd, sd.c.code == d.c.code).where(among(d.c.code_key, keys))).all()
-        if not dossiers:
-            continue
         steps: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
         for step in session.execute(select(s.c.dossier_key, s.c.acted_at, s.c.status)
-                                    .where(among(s.c.dossier_key, [row.code_key for row in dossiers]))
+                                    .where(among(s.c.dossier_key, keys))
                                     .order_by(s.c.dossier_key, s.c.acted_at)):
             steps[step.dossier_key].append((step.acted_at, step.status))
+        if not steps:
+            # Nothing to derive: a dossier whose record this transaction wrote whole has its
+            # entry and end times unknown and its listed requests only, as without steps.
+            continue
+        dossiers = session.execute(
+            select(d.c.code, d.c.code_key, d.c.status, sd.c.supplements_listed)
+            .join(sd, sd.c.code == d.c.code).where(among(d.c.code_key, list(steps)))).all()
+        if not dossiers:
+            continue
         session.execute(update(d).where(d.c.code == bindparam("key")), [
             {"key": row.code, "created_at": entry_time(steps[row.code_key]),
              "updated_at": last_time_at(steps[row.code_key], row.status)} for row in dossiers])

@@ -11,7 +11,9 @@ What sources.md (section 4) asks of a receiver, and where it is done here:
 - a code another source holds is never merged (rejected as `duplicate_code`);
 - steps may come before their dossier: the facts derived from steps are recomputed for every
   dossier a batch touches, dossiers and steps alike (connectors.stream_facts);
-- a record that fails validation is rejected alone, with its reason, and kept as rejected input.
+- a record that fails validation is rejected alone, with its reason, and kept as rejected input;
+- a store that cannot be reached (or is busy) fails the whole batch, never a record: it is
+  raised as it came, for the receiver to answer HTTP 503 and the sender to send it again.
 """
 from __future__ import annotations
 
@@ -22,12 +24,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Engine, insert, select
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
 from sqlmodel import Session
 
 from connectors import validation as check
 from connectors.base import Rejection, Rows
-from connectors.loader import LoadCounts, among, chunks, replace_children
+from connectors.loader import DUPLICATE_CODE, LoadCounts, among, chunks, replace_children
 from connectors.stream_facts import derive_facts
 from connectors.stream_records import StreamDossierRows, dossier_rows, record_code, step_row
 from connectors.validation import BadValue
@@ -39,7 +41,6 @@ DOSSIERS, STEPS = "DongBoHoSoMC", "CapNhatTienDoHoSoMC"
 RESOLVED = frozenset({3, 7, 8, 9, 10})
 CHILDREN = (SupplementRequest, Fee, ResultDocument, SubmittedFile)
 STALE_UPDATE = "stale_update"
-DUPLICATE_CODE = "duplicate_code"
 # Not what the sender sent: when it was written, and the facts derived from the steps.
 UNCOMPARED = frozenset({"synced_at", "created_at", "updated_at"})
 
@@ -88,6 +89,8 @@ class StreamLoader:
                 write(session, batch, rows, synced_at)
                 self._finish(session, batch, len(rows), synced_at)
         except StatementError as exc:
+            if store_unreachable(exc):
+                raise
             # The store refused something validation let through: each record alone, so the
             # refused ones are named and the others kept.
             log.warning("%s: the store refused a batch (%s); writing its records one by one",
@@ -102,6 +105,8 @@ class StreamLoader:
                 with session_scope(self.engine) as session:
                     write(session, batch, [row], synced_at)
             except StatementError as exc:
+                if store_unreachable(exc):
+                    raise
                 code = row.dossier["code"] if isinstance(row, StreamDossierRows) else row["dossier_key"]
                 self._reject(batch, code, f"the store refused the record: {type(exc).__name__}", row)
         with session_scope(self.engine) as session:
@@ -146,9 +151,11 @@ class StreamLoader:
             return
         upsert(session, Dossier, [row.dossier for row in kept], ("code",))
         upsert(session, StreamDossier, [row.stream for row in kept], ("code",))
+        # Only a dossier stored before can have children to replace (they hang on its row).
         replace_children(session, [Rows(table, ("dossier_code", "seq"),
                                         [child for row in kept for child in row.children[table]])
-                                   for table in CHILDREN], [row.dossier["code"] for row in kept])
+                                   for table in CHILDREN],
+                         [row.dossier["code"] for row in kept if row.dossier["code_key"] in stored])
         derive_facts(session, [row.dossier["code_key"] for row in kept])
 
     def _refusal(self, row: StreamDossierRows, before) -> str | None:
@@ -202,6 +209,13 @@ class StreamLoader:
             session.add(StreamState(source=self.source, last_batch_at=synced_at, batches=1, records=records))
         else:
             state.last_batch_at, state.batches, state.records = synced_at, state.batches + 1, state.records + records
+
+
+def store_unreachable(exc: BaseException) -> bool:
+    """The store could not be reached, lost the connection, or is busy (SQLite locked, unable to
+    open its file): nothing a record did, so no record is refused for it."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def _stored(session: Session, keys: list[str]) -> dict:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from connectors import validation as check
-from connectors.parsing import parse_onestop_datetime, strip_province_suffix
+from connectors.parsing import strip_province_suffix
 from connectors.validation import BadValue
 from monitor.codes import code_key
 from monitor.models import (Dossier, Fee, ProcessingStep, ResultDocument, StreamDossier, SubmittedFile,
@@ -23,6 +24,19 @@ from monitor.statuses import Channel
 STATUSES = frozenset(str(status) for status in range(1, 11))
 PAID_ONLINE = frozenset({"1", "2"})   # DuocThanhToanTrucTuyen: on the national portal, or the province's gateway
 YES = "1"
+
+
+def _lengths(model) -> SimpleNamespace:
+    """A table's columns as connectors.validation reads them (`column.type.length`), each length
+    read once: read through the models' attributes and their types' proxies at every value, that
+    was a third of the time spent parsing a record."""
+    return SimpleNamespace(**{
+        column.name: SimpleNamespace(type=SimpleNamespace(length=getattr(column.type, "length", None)))
+        for column in model.__table__.c})
+
+
+_DOSSIER, _STREAM, _FEE, _RESULT, _FILE, _STEP = map(_lengths, (
+    Dossier, StreamDossier, Fee, ResultDocument, SubmittedFile, ProcessingStep))
 
 
 @dataclass
@@ -37,8 +51,8 @@ def dossier_rows(record, body_agency: str | None, source: str, synced_at: dateti
     """The rows of one `DongBoHoSoMC` record; `body_agency` is the body's `madonvi`, if any."""
     if not isinstance(record, dict):
         raise BadValue("a record that is not a JSON object")
-    code = check.code(record.get("MaHoSo"), "MaHoSo", Dossier.code)
-    procedure = check.code(record.get("MaTTHC"), "MaTTHC", Dossier.procedure_code_raw)
+    code = check.code(record.get("MaHoSo"), "MaHoSo", _DOSSIER.code)
+    procedure = check.code(record.get("MaTTHC"), "MaTTHC", _DOSSIER.procedure_code_raw)
     # A missing or empty KenhThucHien is the counter.
     channel = check.text(record.get("KenhThucHien"), "KenhThucHien").strip() or Channel.COUNTER
     status = check.text(record.get("TrangThaiHoSo"), "TrangThaiHoSo").strip()
@@ -53,14 +67,14 @@ def dossier_rows(record, body_agency: str | None, source: str, synced_at: dateti
 
     dossier = {
         "code": code,
-        "code_key": check.fitting(code_key(code), "MaHoSo", Dossier.code_key),
-        "procedure_code": check.fitting(strip_province_suffix(procedure), "MaTTHC", Dossier.procedure_code),
+        "code_key": check.fitting(code_key(code), "MaHoSo", _DOSSIER.code_key),
+        "procedure_code": check.fitting(strip_province_suffix(procedure), "MaTTHC", _DOSSIER.procedure_code),
         "procedure_code_raw": procedure,
-        "agency_code": check.code(agency, "madonvi" if body_agency else "MaHoSo's agency prefix", Dossier.agency_code),
+        "agency_code": check.code(agency, "madonvi" if body_agency else "MaHoSo's agency prefix", _DOSSIER.agency_code),
         "channel": channel,
-        "applicant_name": check.free_text(record.get("ChuHoSo"), "ChuHoSo", Dossier.applicant_name),
-        "applicant_id": check.free_text(record.get("SoGiayToChuHoSo"), "SoGiayToChuHoSo", Dossier.applicant_id),
-        "summary": check.free_text(record.get("TrichYeuHoSo"), "TrichYeuHoSo", Dossier.summary),
+        "applicant_name": check.free_text(record.get("ChuHoSo"), "ChuHoSo", _DOSSIER.applicant_name),
+        "applicant_id": check.free_text(record.get("SoGiayToChuHoSo"), "SoGiayToChuHoSo", _DOSSIER.applicant_id),
+        "summary": check.free_text(record.get("TrichYeuHoSo"), "TrichYeuHoSo", _DOSSIER.summary),
         "status": int(status),
         "submitted_at": time(record, "NgayNopHoSo"),
         "received_at": time(record, "NgayTiepNhan"),
@@ -78,7 +92,7 @@ def dossier_rows(record, body_agency: str | None, source: str, synced_at: dateti
     paid = check.text(record.get("DuocThanhToanTrucTuyen"), "DuocThanhToanTrucTuyen").strip()
     stream = {
         "code": code,
-        "agency_name": check.free_text(record.get("DonViXuLy"), "DonViXuLy", StreamDossier.agency_name),
+        "agency_name": check.free_text(record.get("DonViXuLy"), "DonViXuLy", _STREAM.agency_name),
         "paid_online": paid if paid in PAID_ONLINE else None,
         "digitised": _flag(record, "HoSoCoThanhPhanSoHoa"),
         "supplements_listed": bool(listed),
@@ -90,23 +104,23 @@ def dossier_rows(record, body_agency: str | None, source: str, synced_at: dateti
             for seq, (_, item) in enumerate(listed, start=1)],
         Fee: [
             {"dossier_code": code, "seq": seq,
-             "fee_code": check.code(item.get("MaPhiLePhi"), "MaPhiLePhi", Fee.fee_code, required=False),
-             "name": check.free_text(item.get("TenPhiLePhi"), "TenPhiLePhi", Fee.name),
+             "fee_code": check.code(item.get("MaPhiLePhi"), "MaPhiLePhi", _FEE.fee_code, required=False),
+             "name": check.free_text(item.get("TenPhiLePhi"), "TenPhiLePhi", _FEE.name),
              "amount": _price(item.get("Gia"))}
             for seq, item in _items(record, "DanhSachLePhi")],
         ResultDocument: [
             {"dossier_code": code, "seq": seq,
-             "name": check.free_text(item.get("TenGiayTo"), "TenGiayTo", ResultDocument.name),
+             "name": check.free_text(item.get("TenGiayTo"), "TenGiayTo", _RESULT.name),
              "document_code": check.free_text(item.get("MaGiayToKetQua"), "MaGiayToKetQua",
-                                              ResultDocument.document_code),
+                                              _RESULT.document_code),
              "file_url": check.free_text(item.get("DuongDanTepTinKetQua"), "DuongDanTepTinKetQua")}
             for seq, item in _items(record, "DanhSachGiayToKetQua")],
         SubmittedFile: [
             {"dossier_code": code, "seq": seq,
-             "file_id": check.free_text(item.get("TepDinhKemId"), "TepDinhKemId", SubmittedFile.file_id),
-             "name": check.free_text(item.get("TenTepDinhKem"), "TenTepDinhKem", SubmittedFile.name),
+             "file_id": check.free_text(item.get("TepDinhKemId"), "TepDinhKemId", _FILE.file_id),
+             "name": check.free_text(item.get("TenTepDinhKem"), "TenTepDinhKem", _FILE.name),
              "component_code": check.free_text(item.get("MaThanhPhanHoSo"), "MaThanhPhanHoSo",
-                                               SubmittedFile.component_code),
+                                               _FILE.component_code),
              "digitised": _flag(item, "DuocSoHoa"), "reused": _flag(item, "DuocTaiSuDung"),
              "from_national_store": _flag(item, "DuocLayTuKhoDMQG")}
             for seq, item in _items(record, "TaiLieuNop")],
@@ -118,13 +132,13 @@ def step_row(record, source: str, synced_at: datetime) -> dict:
     """The row of one `CapNhatTienDoHoSoMC` step."""
     if not isinstance(record, dict):
         raise BadValue("a step that is not a JSON object")
-    code = check.code(record.get("MaHoSo"), "MaHoSo", Dossier.code)
+    code = check.code(record.get("MaHoSo"), "MaHoSo", _DOSSIER.code)
     status = check.text(record.get("TrangThai"), "TrangThai").strip()
     if status not in STATUSES:
         raise BadValue("TrangThai is not 1 to 10")
     acted_at = _time(record, "ThoiDiemXuLy", synced_at, required=True)
     content = check.free_text(record.get("NoiDungXuLy"), "NoiDungXuLy")
-    key = check.fitting(code_key(code), "MaHoSo", ProcessingStep.dossier_key)
+    key = check.fitting(code_key(code), "MaHoSo", _STEP.dossier_key)
     return {
         "identity": step_identity(key, acted_at, int(status), content),
         "dossier_key": key,
@@ -132,9 +146,9 @@ def step_row(record, source: str, synced_at: datetime) -> dict:
         "acted_at": acted_at,
         "status": int(status),
         "content": content,
-        "officer": check.free_text(record.get("NguoiXuLy"), "NguoiXuLy", ProcessingStep.officer),
-        "officer_title": check.free_text(record.get("ChucDanh"), "ChucDanh", ProcessingStep.officer_title),
-        "department": check.free_text(record.get("PhongBanXuLy"), "PhongBanXuLy", ProcessingStep.department),
+        "officer": check.free_text(record.get("NguoiXuLy"), "NguoiXuLy", _STEP.officer),
+        "officer_title": check.free_text(record.get("ChucDanh"), "ChucDanh", _STEP.officer_title),
+        "department": check.free_text(record.get("PhongBanXuLy"), "PhongBanXuLy", _STEP.department),
         "started_at": _time(record, "NgayBatDau", synced_at),
         "due_at": _time(record, "NgayKetThucTheoQuyDinh", synced_at),
         "synced_at": synced_at,
@@ -150,7 +164,7 @@ def step_identity(dossier_key: str, acted_at: datetime, status: int, content: st
 def record_code(record) -> str | None:
     """A record's MaHoSo when it is a usable code (for naming a rejected record), else None."""
     try:
-        return check.code(record.get("MaHoSo"), "MaHoSo", Dossier.code) if isinstance(record, dict) else None
+        return check.code(record.get("MaHoSo"), "MaHoSo", _DOSSIER.code) if isinstance(record, dict) else None
     except BadValue:
         return None
 
@@ -158,12 +172,24 @@ def record_code(record) -> str | None:
 def _time(item: dict, name: str, synced_at: datetime, required: bool = False) -> datetime | None:
     written = check.text(item.get(name), name).strip()
     try:
-        value = parse_onestop_datetime(written)
+        value = _stream_time(written)
     except ValueError:
         raise BadValue(f"{name}: unparseable date (not yyyyMMddHHmmss)") from None
     if value is None and required:
         raise BadValue(f"{name} is empty")
     return check.moment(value, name, synced_at)
+
+
+def _stream_time(written: str) -> datetime | None:
+    """`yyyyMMddHHmmss`, or None for "": what parse_onestop_datetime reads, five times faster than
+    its strptime (a third of the parsing time). Fourteen ASCII digits, each field its two (four)
+    digits: strptime, which must consume all fourteen, can split them no other way."""
+    if not written:
+        return None
+    if len(written) != 14 or not written.isascii() or not written.isdigit():
+        raise ValueError("not a yyyyMMddHHmmss date-time")
+    return datetime(int(written[:4]), int(written[4:6]), int(written[6:8]),
+                    int(written[8:10]), int(written[10:12]), int(written[12:]))
 
 
 def _items(record: dict, name: str) -> list[tuple[int, dict]]:
@@ -185,4 +211,4 @@ def _price(value) -> int:
     written = check.text(value, "DanhSachLePhi: Gia").strip()
     if not written.isdecimal() or not written.isascii():
         raise BadValue("DanhSachLePhi: Gia is not a whole number of đồng")
-    return check.amount(int(written), "DanhSachLePhi: Gia", Fee.amount)
+    return check.amount(int(written), "DanhSachLePhi: Gia", Fee.amount)   # its integer type, not a length

@@ -69,7 +69,9 @@ def code(value, field: str, column, required: bool = True) -> str | None:
         if required:
             raise BadValue(f"{field} is empty")
         return None
-    if any(unicodedata.category(character) in _CONTROL_CATEGORIES for character in written):
+    # A printable text has none (isprintable is false for every category there), and is the rule.
+    if not written.isprintable() and any(unicodedata.category(character) in _CONTROL_CATEGORIES
+                                         for character in written):
         raise BadValue(f"{field} holds a control character")
     return fitting(written, field, column)
 

@@ -473,6 +473,35 @@ def nightly(run: Invocation) -> int:
 
 
 @command()
+@click.option("--source", "source_name", metavar="NAME", help="receive only the dvcqg_stream source with this name")
+def receive(run: Invocation, source_name: str | None) -> None:
+    """Receive the national sync stream of every dvcqg_stream source (or one), each on its own
+    `listen` address, until SIGTERM or Ctrl-C."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from connectors.receiver import receivers_for
+    from connectors.stream_loader import store_unreachable
+    from monitor.clock import now_local
+    from monitor.db import schema_ready
+
+    # uvicorn narrates each server's start and stop; the receiver says what matters in its own lines.
+    logging.getLogger("uvicorn").setLevel(logging.DEBUG if run.verbose else logging.WARNING)
+    receivers = receivers_for(run.settings, run.engine, now_local, only=source_name)
+    try:
+        ready = schema_ready(run.engine)
+    except SQLAlchemyError as exc:
+        if not store_unreachable(exc):
+            raise
+        # A store down at start is like one down later: each batch is answered 503 until it is back.
+        logging.getLogger("monitor.cli").warning("the store is unreachable (%s): batches are answered HTTP 503 "
+                                                 "until it is back", type(exc).__name__)
+        ready = True
+    if not ready:
+        raise click.UsageError("the database has no schema yet: run `motcua init` first")
+    receivers.run()
+
+
+@command()
 def scheduler(run: Invocation) -> None:
     """Run `nightly` on the [schedule] of config.toml until stopped (SIGTERM or Ctrl-C)."""
     from monitor.clock import now_local
@@ -487,7 +516,9 @@ def scheduler(run: Invocation) -> None:
               show_default=True, metavar="DIR", help="each demo writes into a new folder under DIR")
 @click.option("--dossiers", type=click.IntRange(min=100), default=3000, show_default=True,
               help="how many dossiers the simulated province holds")
-def demo(run: Invocation, output: Path, dossiers: int) -> int:
+@click.option("--stream", is_flag=True,
+              help="receive the one-stop system's national sync stream (motcua receive) instead of reading its API")
+def demo(run: Invocation, output: Path, dossiers: int, stream: bool) -> int:
     """The whole pipeline on a simulated province: sources on loopback, mail caught locally."""
     from monitor.clock import now_local
     try:
@@ -496,7 +527,7 @@ def demo(run: Invocation, output: Path, dossiers: int) -> int:
         raise click.UsageError(f"the demo needs the sandbox and its extra ({exc}): "
                                "pip install 'motcua-monitor[demo]'") from None
 
-    return run_demo(output, now_local, dossiers=dossiers, verbose=run.verbose)
+    return run_demo(output, now_local, dossiers=dossiers, verbose=run.verbose, stream=stream)
 
 
 def _say(text: str, err: bool = False) -> None:

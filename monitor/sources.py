@@ -19,14 +19,36 @@ from typing import ClassVar
 
 # The inputs the rules read. A source provides some of them; a stale source takes those away,
 # and a rule, or a part of one, that needs an unavailable input is skipped (rules.base).
-ONESTOP = "onestop"            # the one-stop system's dossiers: statuses, dates, presence
+#
+# A province may run several one-stop systems (sources.md section 4): each one-stop source provides
+# ONESTOP and its own dossiers. ONESTOP is the one-stop data as a whole, which a rule needs when it
+# must know that a code is absent from every one-stop system (entry.missing): any stale one-stop
+# source takes it away. The rules that judge the dossiers themselves need only the dossiers of the
+# dossier's own source (rules.registry gives them one part per one-stop source).
+ONESTOP = "onestop"            # the one-stop systems' dossiers, all of them: presence
 CATALOGUE = "catalogue"        # the portal's procedure catalogue
 PORTAL_LIST = "portal_list"    # the portal's list of synchronised dossiers
+# A fact of a dossier that not every one-stop source carries (a kind lists those its dossiers lack).
+APOLOGY_LETTERS = "apology_letters"   # DanhSachVanBanXinLoi: the stream has none
+
+# How rules.stale judges a source (a kind's `freshness`).
+SYNCS = "syncs"        # by its syncs: each a read of all of it, the latest not failed and recent enough
+BATCHES = "batches"    # by the batches it pushes (a stream has no complete read): the last one recent enough
 
 
 def book(source: str) -> str:
     """The input "tracking book `source`"."""
     return f"book:{source}"
+
+
+def dossiers_of(source: str) -> str:
+    """The input "the dossiers one-stop source `source` brought"."""
+    return f"dossiers:{source}"
+
+
+def fact_of(fact: str, source: str) -> str:
+    """The input "`fact` of the dossiers of one-stop source `source`" (e.g. its apology letters)."""
+    return f"{fact}:{source}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +57,10 @@ class SourceSettings(ABC):
     kind: ClassVar[str]               # the `kind` key that selects this class
     label: ClassVar[str]              # what the reports call such a source, in Vietnamese
     connector: ClassVar[str]          # "module:Class" of its connector (connectors.base.Connector)
+    freshness: ClassVar[str] = SYNCS  # how its staleness is judged: SYNCS or BATCHES
+    # Facts (APOLOGY_LETTERS, ...) that the dossiers of a one-stop kind never carry: the rules that
+    # read them skip its dossiers, and say so (rules.registry).
+    dossiers_lack: ClassVar[frozenset[str]] = frozenset()
 
     name: str
     max_age_hours: float = 36
@@ -47,6 +73,12 @@ class SourceSettings(ABC):
     def unavailable(self, *, ever_synced: bool) -> frozenset[str]:
         """The inputs this source's staleness takes away: all it provides, unless a kind knows better."""
         return self.provides
+
+    @property
+    def read_by_sync(self) -> bool:
+        """Whether `motcua sync` reads anything of it: then a failed sync makes it stale, whatever
+        its `freshness` (a stream's file glob)."""
+        return True
 
     def with_paths_under(self, folder: Path) -> SourceSettings:
         """These settings with their paths made absolute against the config file's folder."""

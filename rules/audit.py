@@ -1,6 +1,8 @@
 """One audit: every rule and figure of rules.md as of a moment T.
 
-In order: judge the sources' staleness at `now` (the clock); decide which rules and parts run;
+In order: judge the sources' staleness at `now` (the clock); decide which rules and parts run
+(the parts of the one-stop sources too: a stale one, or one whose dossiers lack a fact a rule
+reads, has its dossiers left out of that rule);
 write the working-day tables and the dossiers as of T (rules.workdays, rules.due) into temporary
 tables on one connection; let every rule write its findings into another (audit_finding); count
 the figures; then apply monitor_from, the findings history (only for a complete audit at the
@@ -20,7 +22,8 @@ from typing import NamedTuple
 from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, true
 
 from monitor.config import Settings
-from monitor.models import BookRow
+from monitor.models import BookRow, StreamState
+from monitor.sources import BATCHES, KINDS, dossiers_of, fact_of
 from monitor.statuses import FindingStatus
 from rules import due, figures, history, registry
 from rules.base import MONITOR_FROM, AuditContext, audit_finding, book
@@ -102,6 +105,8 @@ class AuditResult:
             "findings": [],
             "stale": self.stale,
             "figures": [f.to_json() for f in self.figures],
+            # Everything skipped, stale or not (ontime.no_apology:<stream source>): sorted.
+            "skipped_rules": sorted(self.skipped_rules),
         }
 
     @property
@@ -146,15 +151,17 @@ def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, p
                     connection.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
                 stale = stale_sources(connection, settings.sources, now)
                 book_sources = _book_sources(connection, settings)
-                running, skipped = registry.runnable(frozenset().union(*(s.unavailable for s in stale)), book_sources)
+                dossier_sources, lacking = _dossier_sources(connection, settings)
+                running, skipped = registry.runnable(frozenset().union(lacking, *(s.unavailable for s in stale)),
+                                                     book_sources, dossier_sources)
                 workdays = WorkdayTables(connection, calendar, *due.calendar_range(connection, as_of))
                 due.build(connection, workdays, as_of=as_of, working_hours=settings.calendar.working_hours,
                           same_day_cutoff=due.SAME_DAY_CUTOFF.value(settings.rules))
                 context = AuditContext(connection=connection, as_of=as_of, parameters=settings.rules,
                                        calendar=calendar, workdays=workdays)
                 _evaluate(context, {r: parts for r, parts in running.items()
-                                    if not figures_only or registry.by_id(r).counts_as_unentered})
-                counted = figures.compute(context, period, skipped)
+                                    if not figures_only or registry.by_id(r).counts_as_unentered}, dossier_sources)
+                counted = figures.compute(context, period, skipped, dossier_sources)
                 _drop_before_go_live(connection, MONITOR_FROM.value(settings.rules))
                 exemptions = Exemptions(connection, as_of)
             findings = []
@@ -163,7 +170,7 @@ def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, p
                     connection.execution_options(isolation_level="READ COMMITTED")
                 with connection.begin():
                     if as_of == now and agency is None and rule is None:
-                        history.update_history(connection, running, skipped, now)
+                        history.update_history(connection, running, skipped, now, dossier_sources)
                     findings = _findings(connection, exemptions, as_of, agency, rule)
         finally:
             # Closing the connection discards its temporary tables at once (dropping them one by
@@ -171,20 +178,27 @@ def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, p
             connection.invalidate()
     return AuditResult(
         as_of=as_of, period=period, findings=findings,
-        stale=[_stale_json(s, book_sources) for s in stale],
+        stale=[_stale_json(s, book_sources, dossier_sources) for s in stale],
         figures=[f for f in counted if agency is None or f.agency == agency],
         skipped_rules=set(skipped),
     )
 
 
-def _evaluate(context: AuditContext, running: dict[str, frozenset[str]]) -> None:
-    """Every rule that runs writes its findings into audit_finding, set-wise."""
+def _evaluate(context: AuditContext, running: dict[str, frozenset[str]], dossier_sources: tuple[str, ...]) -> None:
+    """Every rule that runs writes its findings into audit_finding, set-wise; those on the
+    dossiers of a one-stop source whose part of the rule is skipped are dropped again."""
     create_scratch(context.connection, audit_finding)
     columns = [c.name for c in audit_finding.columns]
     for rule in registry.rules():
         query = rule.findings(context, running[rule.id]) if rule.id in running else None
         if query is not None:
             context.connection.execute(insert(audit_finding).from_select(columns, query))
+        left_out = registry.left_out_sources(rule.id, running, dossier_sources)
+        if query is not None and left_out:
+            context.connection.execute(delete(audit_finding).where(
+                audit_finding.c.rule == rule.id,
+                audit_finding.c.subject.in_(select(due.audit_dossier.c.code)
+                                            .where(due.audit_dossier.c.source.in_(sorted(left_out))))))
     if context.connection.dialect.name == "sqlite":
         # SQLite has no hash join: without the index, matching each finding of the history
         # against these would read them all, every time. PostgreSQL hashes them instead.
@@ -251,8 +265,25 @@ def _book_sources(connection: Connection, settings: Settings) -> tuple[str, ...]
     return tuple(sorted(configured | stored))
 
 
-def _stale_json(stale: StaleSource, book_sources: tuple[str, ...]) -> dict:
-    _, skipped = registry.runnable(stale.unavailable, book_sources)
+def _dossier_sources(connection: Connection, settings: Settings) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The one-stop sources, each a part of the `per_source` rules, and the facts their dossiers
+    lack (`fact_of` inputs, unavailable whether or not the source is stale).
+
+    They are the configured sources that bring dossiers, and the streams that delivered some but
+    are no longer configured (stream_state; a province's old system switched off after a merger
+    leaves its dossiers): those lack what the kinds judged by their batches lack. A pull-API
+    source no longer configured needs no part: it is never stale and lacks nothing."""
+    configured = {s.name: s for s in settings.sources if dossiers_of(s.name) in s.provides}
+    lacking = {fact_of(fact, name) for name, s in configured.items() for fact in s.dossiers_lack}
+    named = {s.name for s in settings.sources}
+    pushed = set(connection.execute(select(StreamState.source)).scalars()) - named
+    pushed_lack = frozenset().union(*(kind.dossiers_lack for kind in KINDS.values() if kind.freshness == BATCHES))
+    lacking |= {fact_of(fact, name) for name in pushed for fact in pushed_lack}
+    return tuple(sorted(configured.keys() | pushed)), frozenset(lacking)
+
+
+def _stale_json(stale: StaleSource, book_sources: tuple[str, ...], dossier_sources: tuple[str, ...]) -> dict:
+    _, skipped = registry.runnable(stale.unavailable, book_sources, dossier_sources)
     return {"source": stale.source, "kind": stale.kind,
             "last_success": stale.last_success.isoformat(timespec="seconds") if stale.last_success else None,
             "reason": stale.reason, "skipped_rules": skipped}

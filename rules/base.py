@@ -20,12 +20,20 @@ from sqlalchemy import (
 
 from monitor.calendar import WorkingCalendar
 from monitor.models import Procedure
-from monitor.sources import CATALOGUE, ONESTOP, PORTAL_LIST, book  # noqa: F401  the inputs a rule can need
+from monitor.sources import (  # noqa: F401  the inputs a rule can need
+    APOLOGY_LETTERS, CATALOGUE, ONESTOP, PORTAL_LIST, book, dossiers_of, fact_of,
+)
 from rules.workdays import WorkdayTables
 
 # The inputs a rule can need are what the sources provide (monitor.sources). A stale source makes
 # some of them unavailable (rules.stale), and a rule, or a part of one, that needs an unavailable
 # input is skipped.
+#
+# A rule that judges one-stop dossiers (`per_source`) has a part per one-stop source (rules.registry):
+# the part of source S needs S's dossiers (`dossiers_of(S)`) and the facts it reads that not every
+# source carries (`dossier_facts`, as `fact_of(fact, S)`). So a stale source, or one whose dossiers
+# lack a fact, skips only its own dossiers; the rule is skipped whole only when every one-stop
+# source is stale.
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,10 @@ class Rule:
     urgency: ClassVar[int]                       # reports list breaches by it, the lowest (most urgent) first
     subject: ClassVar[str]                       # what a finding's subject is: "dossier" or "procedure" code
     needs: ClassVar[frozenset[str]]              # inputs without which the whole rule is skipped
+    # Its subjects are one-stop dossiers (rows of audit_dossier), judged with a part per one-stop
+    # source: the audit drops its findings on the dossiers of a source whose part is skipped.
+    per_source: ClassVar[bool] = False
+    dossier_facts: ClassVar[frozenset[str]] = frozenset()  # facts of a dossier it reads that a source may lack
     parameters: ClassVar[tuple[Parameter, ...]] = ()  # the keys of config [rules] it reads
     shows_due_date: ClassVar[bool] = False       # its findings carry the due date (interface.md: ontime rules)
     shows_fee: ClassVar[bool] = False            # reports show the dossier's fees with its breaches

@@ -8,10 +8,19 @@ are then filters and counts over it. For every one-stop dossier received by T it
   or 10 dossier with neither finish nor return date, which is in no ontime rule;
 - its state at T: early, on_time or late (status 9, 10 resolved by T), stopped (status 3, 7, 8
   resolved by T: counted as on time), within or overdue (in progress), or no_finish_date
-  (status 9 or 10 with neither finish nor return date: in no figure);
+  (status 9 or 10 with neither finish nor return date, or a stream dossier with status 3, 7 or 8
+  and no end date: in no figure);
 - the facts the entry and payment rules need: the ordinal of the effective receipt day R,
   whether the portal lists it, and for a fee-bearing dossier whether it was paid, and paid
-  online, by T.
+  online, by T; and the one-stop source it came from.
+
+Stream dossiers (sources.md section 4; those with a `stream_dossier` row) are read with the facts
+the stream loader derived (connectors.stream_facts): `created_at` from the first status-2 step
+(NULL while there is none), `updated_at` from the latest step with the dossier's status (NULL
+while there is none: a status 3, 7 or 8 dossier without NgayTuChoi and NgayKetThucXuLy then has
+no end date), and supplement requests. They have no payments: a stream dossier is paid online
+when DuocThanhToanTrucTuyen is 1 or 2, and paid at all when paid online or resolved with status
+9 or 10 by T.
 
 Every due date is a lookup in the working-day tables (rules.workdays).
 
@@ -31,7 +40,7 @@ from sqlalchemy import (
 
 from monitor.calendar import WorkingCalendar
 from monitor.time_limits import TimeLimitKind
-from monitor.models import BookRow, Dossier, Payment, PortalDossier, Procedure, SupplementRequest
+from monitor.models import BookRow, Dossier, Payment, PortalDossier, Procedure, StreamDossier, SupplementRequest
 from monitor.statuses import FeeStatus
 from rules.base import Parameter
 from rules.sql import ceiling, create_scratch, date_of, days_after, flag, scanned, seconds, seconds_of_day
@@ -55,6 +64,9 @@ KNOWN_LIMITS = (WORKING_DAYS, CALENDAR_DAYS, WORKING_HOURS, SAME_DAY)
 SAME_DAY_CUTOFF = Parameter("same_day_cutoff", time, time(15, 0))
 ONLINE_PAYMENT = "truc-tuyen"
 PAID_OFFLINE, PAID_ONLINE = 0, 1
+# DuocThanhToanTrucTuyen of a stream dossier paid online: on the national portal, or through the
+# province's payment gateway.
+STREAM_PAID_ONLINE = ("1", "2")
 
 audit_dossier = Table(
     "audit_dossier", metadata,
@@ -73,10 +85,12 @@ audit_dossier = Table(
     Column("known_limit", Boolean, nullable=False),      # and the catalogue gives its time limit
     Column("receipt_ordinal", Integer, nullable=False),  # ordinal of R, the effective receipt day
     Column("on_portal", Boolean, nullable=False),
+    Column("source", String(64), nullable=False),  # the one-stop source it came from
     # Fee-bearing dossiers only: NULL not paid by T, PAID_OFFLINE paid by T but never online,
-    # PAID_ONLINE some truc-tuyen payment made by T. NULL for the other dossiers.
+    # PAID_ONLINE some truc-tuyen payment made by T (a stream dossier: see the module's doc).
+    # NULL for the other dossiers.
     Column("payment", Integer),
-    Column("end_at", DateTime),        # finish date (9, 10) or end date (3, 7, 8), whenever it is
+    Column("end_at", DateTime),        # finish date (9, 10) or end date (3, 7, 8), whenever it is (NULL: none)
     Column("end_on", Date),            # its date, or the receipt date when earlier (for the figures)
     Column("legal_due", Date),         # D (NULL: no due date, or in no ontime rule)
     Column("due_date", Date),          # D'
@@ -150,8 +164,10 @@ def state_at(as_of: datetime, status, end_at, due_date, paused: ColumnElement | 
 
 
 def _no_finish_date(status, end_at) -> ColumnElement:
-    """Status 9 or 10 with neither finish nor return date: in no figure and in no ontime rule."""
-    return and_(status.in_(FINISHED_STATUSES), end_at.is_(None))
+    """Status 9 or 10 with neither finish nor return date, or status 3, 7 or 8 with no end date
+    (a stream dossier with neither NgayTuChoi nor NgayKetThucXuLy nor a step of its status; a
+    pull-API record always has NgayCapNhat): in no figure and in no ontime rule."""
+    return and_(status.in_(FINISHED_STATUSES + STOPPED_STATUSES), end_at.is_(None))
 
 
 def _dossiers_at(calendar: WorkingCalendar, as_of: datetime, working_hours: tuple[tuple[time, time], ...],
@@ -169,14 +185,14 @@ def _dossiers_at(calendar: WorkingCalendar, as_of: datetime, working_hours: tupl
         cast(p.c.time_limit_amount, Integer).label("days"),
         ceiling(p.c.time_limit_amount * 3600).label("limit_seconds"),
     ).subquery("limits")
-    payment, payments = _payment_by(as_of, d.c.code, dialect)
     finish = func.coalesce(d.c.finished_at, d.c.returned_at)
     stop = func.coalesce(d.c.refused_at, d.c.finished_at, d.c.updated_at)
+    payment, payments = _payment_by(as_of, d, finish, dialect)
     source = (d.join(receipt_date, receipt_date.c.day == date_of(d.c.received_at))
               .outerjoin(limits, limits.c.code == d.c.procedure_code)
               .outerjoin(portal, portal.c.code_key == d.c.code_key))
-    if payments:
-        source = source.outerjoin(*payments)
+    for joined_table, on in payments:
+        source = source.outerjoin(joined_table, on)
     joined = (
         select(
             d.c.code, d.c.agency_code.label("agency"), d.c.procedure_code.label("procedure"),
@@ -189,6 +205,7 @@ def _dossiers_at(calendar: WorkingCalendar, as_of: datetime, working_hours: tupl
             receipt_date.c.working.label("day_working"),
             seconds_of_day(d.c.received_at).label("seconds"),
             flag(portal.c.code_key.is_not(None)).label("on_portal"),
+            d.c.source,
             case((limits.c.fee_bearing, payment)).label("payment"),
             case((d.c.status.in_(FINISHED_STATUSES), finish),
                  (d.c.status.in_(STOPPED_STATUSES), stop)).label("end_at"),
@@ -248,19 +265,35 @@ def _calendar_days_due_ordinal(t) -> ColumnElement:
             .scalar_subquery())
 
 
-def _payment_by(as_of: datetime, dossier_code: ColumnElement, dialect: str) -> tuple[ColumnElement, tuple]:
+def _payment_by(as_of: datetime, d, finish: ColumnElement, dialect: str) -> tuple[ColumnElement, list[tuple]]:
     """The `payment` of a dossier (PAID_ONLINE, PAID_OFFLINE or NULL), and what to outer-join
-    for it. PostgreSQL hashes the payments, grouped per dossier, against the dossiers. SQLite has
-    no hash join: it would build an index over the grouped payments first, where looking up
-    each fee-bearing dossier's own payments by the payment key costs a fifth of the build less."""
-    pay = Payment.__table__
+    for it (tables with their ON clauses).
+
+    A pull-API dossier: from its payments made by T. PostgreSQL hashes the payments, grouped per
+    dossier, against the dossiers. SQLite has no hash join: it would build an index over the
+    grouped payments first, where looking up each fee-bearing dossier's own payments by the
+    payment key costs a fifth of the build less.
+
+    A stream dossier has no payments (its `stream_dossier` row says so): PAID_ONLINE when
+    DuocThanhToanTrucTuyen is 1 or 2, else PAID_OFFLINE once resolved with status 9 or 10 by T,
+    else not paid. (Hashed on PostgreSQL too; on SQLite looked up by its key, and only for the
+    fee-bearing dossiers without payments.)"""
+    pay, sd = Payment.__table__, StreamDossier.__table__
     online = func.max(case((pay.c.method == ONLINE_PAYMENT, PAID_ONLINE), else_=PAID_OFFLINE))
+
+    def from_stream(paid_online: ColumnElement) -> ColumnElement:
+        return case((paid_online.in_(STREAM_PAID_ONLINE), PAID_ONLINE),
+                    (and_(d.c.status.in_(FINISHED_STATUSES), finish <= as_of), PAID_OFFLINE))
     if dialect == "sqlite":
-        paid = select(online).where(pay.c.dossier_code == dossier_code, pay.c.paid_at <= as_of).scalar_subquery()
-        return paid, ()
+        paid = select(online).where(pay.c.dossier_code == d.c.code, pay.c.paid_at <= as_of).scalar_subquery()
+        streamed = select(from_stream(sd.c.paid_online)).where(sd.c.code == d.c.code).scalar_subquery()
+        # COALESCE stops at the first value that is not NULL: a dossier with payments is never looked up.
+        return func.coalesce(paid, streamed), []
     payments = (select(pay.c.dossier_code, online.label("online")).where(pay.c.paid_at <= as_of)
                 .group_by(pay.c.dossier_code).subquery("payments"))
-    return payments.c.online, (payments, payments.c.dossier_code == dossier_code)
+    stream = sd.alias("stream")
+    paid = func.coalesce(payments.c.online, case((stream.c.code.is_not(None), from_stream(stream.c.paid_online))))
+    return paid, [(payments, payments.c.dossier_code == d.c.code), (stream, stream.c.code == d.c.code)]
 
 
 def _hours_due_ordinal(j, working_hours: tuple[tuple[time, time], ...]) -> ColumnElement:

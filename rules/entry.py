@@ -125,13 +125,16 @@ def _grace_day(context: AuditContext, days: int):
 
 
 class Late(Rule):
-    """Created in the system (NgayTao) on a date later than the entry grace after R."""
+    """Created in the system (NgayTao) on a date later than the entry grace after R. A stream
+    dossier's entry time is its first status-2 step; without one it is unknown (created_at NULL)
+    and the dossier is skipped (sources.md section 4)."""
     id = "entry.late"
     title = "Hồ sơ tiếp nhận trực tiếp nhưng nhập vào hệ thống muộn"
     action = "Nhập hồ sơ vào hệ thống ngay khi tiếp nhận; rà soát quy trình tại Bộ phận Một cửa."
     urgency = 50
     subject = "dossier"
-    needs = frozenset({ONESTOP})
+    needs = frozenset()
+    per_source = True
     parameters = (ENTRY_GRACE_DAYS,)
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:
@@ -143,7 +146,8 @@ class Late(Rule):
                 detail=text_of("Nhận ", moment_text(ad.c.received_at), ", nhập vào hệ thống ",
                                moment_text(ad.c.created_at), "; hạn nhập ", day_text(grace.c.day))))
             .select_from(ad.join(grace, on))
-            # At a past T, a record typed in later was not late yet while its grace ran.
+            # At a past T, a record typed in later was not late yet while its grace ran. An unknown
+            # entry time (NULL) compares as unknown: no finding.
             .where(over, date_of(ad.c.created_at) > grace.c.day)
         )
 
@@ -155,7 +159,8 @@ class Unsynced(Rule):
     action = "Kiểm tra kết nối đồng bộ và đồng bộ lại hồ sơ lên Cổng dịch vụ công."
     urgency = 40
     subject = "dossier"
-    needs = frozenset({ONESTOP, PORTAL_LIST})
+    needs = frozenset({PORTAL_LIST})
+    per_source = True
     parameters = (SYNC_GRACE_DAYS,)
     figures_needing_it = ("sync_rate",)
 
@@ -182,7 +187,8 @@ class Invalid(Rule):
     action = "Sửa dữ liệu hồ sơ trên hệ thống (mã thủ tục, ngày kết thúc xử lý, ngày trả kết quả)."
     urgency = 80
     subject = "dossier"
-    needs = frozenset({ONESTOP})
+    needs = frozenset()
+    per_source = True
 
     def parts(self, book_sources: tuple[str, ...]) -> dict[str, frozenset[str]]:
         return {UNKNOWN_PROCEDURE: frozenset({CATALOGUE})}

@@ -1,9 +1,15 @@
 """The figures of rules.md per agency and for the province ("*"), counted over audit_dossier.
 
 They count dossiers, never findings: exemptions and monitor_from do not change them. Without a
-period they cover everything received by T (nothing is carried over). The form's identity
-received_total + carried_over = resolved_total + in_progress_total is checked on every audit;
-a failure is a bug in the monitor, so it raises.
+period they cover everything received by T (nothing is carried over).
+
+A figure that needs a skipped rule or part is null (rules.md "When a source is stale"). When the
+part skipped is that of one of several one-stop sources (it is stale), the figure is null for the
+province and for every agency with a dossier of that source, and computed for the agencies whose
+dossiers all come from the fresh ones (README, "Choices where rules.md is silent").
+
+The form's identity received_total + carried_over = resolved_total + in_progress_total is checked
+on every audit; a failure is a bug in the monitor, so it raises.
 """
 from __future__ import annotations
 
@@ -72,11 +78,14 @@ class IdentityError(AssertionError):
     """received_total + carried_over != resolved_total + in_progress_total: a bug, never bad data."""
 
 
-def compute(context: AuditContext, period: tuple[date, date] | None, skipped: Iterable[str]) -> list[Figures]:
+def compute(context: AuditContext, period: tuple[date, date] | None, skipped: Iterable[str],
+            dossier_sources: tuple[str, ...] = ()) -> list[Figures]:
     """The figures of each agency with any dossier counted, sorted by code, then the province's.
-    Reads audit_dossier and the entry.missing rows of audit_finding (before monitor_from)."""
+    Reads audit_dossier and the entry.missing rows of audit_finding (before monitor_from).
+    `dossier_sources` are the one-stop sources, whose names a skipped `rule:part` may be."""
     start = period[0] if period else None
-    per_agency = _counts(context, start)
+    unavailable, partly, left_out = _unavailable_figures(set(skipped), dossier_sources)
+    per_agency = _counts(context, start, left_out)
     missing = (select(audit_finding.c.agency, func.count().label("missing"))
                .where(audit_finding.c.rule.in_([r.id for r in registry.rules() if r.counts_as_unentered]),
                       audit_finding.c.received >= start if start else true())
@@ -85,9 +94,9 @@ def compute(context: AuditContext, period: tuple[date, date] | None, skipped: It
         per_agency.setdefault(agency, Counter())["missing"] += count
     province = sum(per_agency.values(), Counter())
     rows = [(agency, counts) for agency, counts in sorted(per_agency.items(), key=lambda item: item[0] or "")
-            if agency is not None and any(counts.values())]
-    unavailable = _unavailable_figures(set(skipped))
-    figures = [_figures(agency, counts, unavailable) for agency, counts in rows + [(PROVINCE, province)]]
+            if agency is not None and any(n for name, n in counts.items() if name != LEFT_OUT_TERM)]
+    figures = [_figures(agency, counts, unavailable | (partly if counts[LEFT_OUT_TERM] else set()))
+               for agency, counts in rows + [(PROVINCE, province)]]
     for figure in figures:
         _check_identity(figure)
     return figures
@@ -105,9 +114,11 @@ PAID = 16              # fee-bearing and paid by T ...
 PAID_ONLINE_TOO = 32   # ... online
 CHANNEL_ONLINE = 64
 CHANNEL_OFFLINE = 128  # at the counter or by post
+LEFT_OUT = 256         # of a one-stop source whose part of a rule is skipped (a stale one of several)
+LEFT_OUT_TERM = "left_out"
 
 
-def _counts(context: AuditContext, start: date | None) -> dict[str | None, Counter]:
+def _counts(context: AuditContext, start: date | None, left_out: frozenset[str]) -> dict[str | None, Counter]:
     def bit(condition, value: int):
         return case((condition, value), else_=0)
 
@@ -122,6 +133,7 @@ def _counts(context: AuditContext, start: date | None) -> dict[str | None, Count
         bit(ad.c.payment == PAID_ONLINE, PAID_ONLINE_TOO),
         bit(ad.c.channel == Channel.ONLINE, CHANNEL_ONLINE),
         bit(ad.c.channel.in_((Channel.COUNTER, Channel.POST)), CHANNEL_OFFLINE),
+        bit(ad.c.source.in_(sorted(left_out)), LEFT_OUT) if left_out else literal(0),
     ), literal(0))
     dossiers = select(ad.c.agency, ad.c.state, facts.label("facts")).subquery("dossiers")
     query = (select(dossiers.c.agency, dossiers.c.state, dossiers.c.facts, func.count().label("dossiers"))
@@ -159,14 +171,26 @@ def _terms(state: str, facts: int, *, with_period: bool) -> list[str]:
         "unsynced": in_period and bool(facts & PAST_SYNC_GRACE) and not facts & ON_PORTAL,
         "paid": in_period and bool(facts & PAID),
         "paid_online": in_period and bool(facts & PAID_ONLINE_TOO),
+        # Any dossier, in the period or not, of a source left out of a rule whose figures it nulls.
+        LEFT_OUT_TERM: bool(facts & LEFT_OUT),
     }
     return [name for name, counts in terms.items() if counts]
 
 
-def _unavailable_figures(skipped: set[str]) -> set[str]:
-    """The figures that the skipped rules, or parts of rules (`rule:part`), leave uncomputable."""
-    skipped_rules = {name.partition(":")[0] for name in skipped}
-    return {figure for rule in registry.rules() if rule.id in skipped_rules for figure in rule.figures_needing_it}
+def _unavailable_figures(skipped: set[str], dossier_sources: tuple[str, ...]) -> tuple[set[str], set[str], frozenset[str]]:
+    """The figures that the skipped rules, or parts of rules (`rule:part`), leave uncomputable:
+    everywhere; only where dossiers of a left-out one-stop source count; and those sources."""
+    everywhere, partly, sources = set(), set(), set()
+    for name in skipped:
+        rule_id, _, part = name.partition(":")
+        needing = registry.by_id(rule_id).figures_needing_it
+        if part and part in dossier_sources:
+            if needing:
+                partly.update(needing)
+                sources.add(part)
+        else:
+            everywhere.update(needing)
+    return everywhere, partly - everywhere, frozenset(sources)
 
 
 def _rate(numerator: int, denominator: int) -> float | None:

@@ -4,7 +4,8 @@ and when it was resolved.
 Only a complete audit at the present moment updates it (rules.audit decides), set-wise from the
 audit's findings. A finding not found again is resolved only when its rule ran and so did every
 part of it that had found it: a skipped rule or part leaves its findings as they were, since a
-missing source must never look like a fix.
+missing source must never look like a fix. The part of a one-stop source (rules.registry) found
+the findings on that source's dossiers.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, exists, literal, not_, null, select, text, true, update
 
 from monitor.db import insert_with_conflicts
+from monitor.models import Dossier
 from monitor.models import Finding as FindingRow
 from monitor.statuses import FindingStatus
 from rules.base import audit_finding
@@ -21,9 +23,10 @@ history = FindingRow.__table__
 
 
 def update_history(connection: Connection, running: dict[str, frozenset[str]], skipped: list[str],
-                   now: datetime) -> None:
+                   now: datetime, dossier_sources: tuple[str, ...] = ()) -> None:
     """Record the findings in audit_finding as seen at `now`. `running` maps every rule that ran
-    to its parts that ran; `skipped` names the rules and `rule:part`s that did not."""
+    to its parts that ran; `skipped` names the rules and `rule:part`s that did not; a part named
+    after one of the `dossier_sources` is that one-stop source's dossiers."""
     f = audit_finding
     insert = insert_with_conflicts(connection.dialect.name)
     columns = ("rule", "subject", "agency_code", "procedure_code", "parts", "due_date", "detail",
@@ -44,12 +47,25 @@ def update_history(connection: Connection, running: dict[str, frozenset[str]], s
         connection.execute(text("ANALYZE finding"))
 
     found_again = exists().where(f.c.rule == history.c.rule, f.c.subject == history.c.subject)
-    left_as_they_were = [_found_by(*name.split(":", 1)) for name in skipped if ":" in name]
+    parts = [name.split(":", 1) for name in skipped if ":" in name]
+    by_source: dict[str, list[str]] = {}
+    for rule, part in parts:
+        if part in dossier_sources:
+            by_source.setdefault(part, []).append(rule)
+    left_as_they_were = [_found_by(rule, part) for rule, part in parts if part not in dossier_sources]
+    left_as_they_were += [_on_dossiers_of(source, rules) for source, rules in sorted(by_source.items())]
     connection.execute(
         update(history)
         .where(history.c.status == FindingStatus.OPEN, history.c.rule.in_(sorted(running)), ~found_again,
                *(not_(condition) for condition in left_as_they_were))
         .values(status=FindingStatus.RESOLVED, resolved_at=now))
+
+
+def _on_dossiers_of(source: str, rules: list[str]):
+    """Findings of these `rules` on the dossiers of one-stop source `source`."""
+    d = Dossier.__table__
+    return and_(history.c.rule.in_(sorted(rules)),
+                exists().where(d.c.code == history.c.subject, d.c.source == source))
 
 
 def _found_by(rule: str, part: str):

@@ -4,12 +4,12 @@ from __future__ import annotations
 from sqlalchemy import Select, exists, select
 
 from monitor.models import ApologyLetter
-from rules.base import CATALOGUE, ONESTOP, AuditContext, Parameter, Rule, finding
+from rules.base import APOLOGY_LETTERS, CATALOGUE, AuditContext, Parameter, Rule, finding
 from rules.due import LATE, OVERDUE, audit_dossier as ad
 from rules.sql import date_of, day_text, moment_text, text_of
 from rules.workdays import calendar_day, working_day
 
-NEEDS = frozenset({ONESTOP, CATALOGUE})
+NEEDS = frozenset({CATALOGUE})
 
 # Working days before D' by which an apology letter must be issued.
 APOLOGY_LEAD_DAYS = Parameter("apology_lead_days", int, 0)
@@ -19,6 +19,7 @@ class OnTimeRule(Rule):
     """What the ontime rules share: they judge due dates, which their findings show."""
     subject = "dossier"
     needs = NEEDS
+    per_source = True
     shows_due_date = True
 
 
@@ -90,11 +91,13 @@ class DueDatePadded(OnTimeRule):
 
 class NoApology(OnTimeRule):
     """Late or overdue, with no apology letter issued (by T) on or before the apology_lead_days-th
-    working day before D'."""
+    working day before D'. The stream carries no apology letters: its dossiers are not judged
+    (the part of each stream source is skipped, and named)."""
     id = "ontime.no_apology"
     title = "Hồ sơ quá hạn chưa có văn bản xin lỗi"
     action = "Ban hành văn bản xin lỗi tổ chức, cá nhân và hẹn lại thời gian trả kết quả."
     urgency = 20
+    dossier_facts = frozenset({APOLOGY_LETTERS})
     parameters = (APOLOGY_LEAD_DAYS,)
 
     def findings(self, context: AuditContext, parts: frozenset[str]) -> Select:

@@ -5,7 +5,7 @@ from sqlalchemy import Select, select
 
 from monitor.models import Procedure
 from monitor.statuses import Channel, FeeStatus
-from rules.base import CATALOGUE, ONESTOP, AuditContext, Rule, finding, procedure_findings
+from rules.base import CATALOGUE, AuditContext, Rule, finding, procedure_findings
 from rules.due import PAID_OFFLINE, audit_dossier as ad
 from rules.sql import moment_text, text_of
 
@@ -30,13 +30,15 @@ class NotEnabled(Rule):
 
 class Offline(Rule):
     """Submitted online for a fee-bearing procedure, paid by T, and never through the online
-    payment platform."""
+    payment platform. For a stream dossier (no transactions): not paid online
+    (DuocThanhToanTrucTuyen not 1 or 2) and resolved with status 9 or 10 by T (rules.due)."""
     id = "payment.offline"
     title = "Hồ sơ nộp trực tuyến nhưng không thanh toán trực tuyến"
     action = "Hướng dẫn người nộp thanh toán qua nền tảng thanh toán trực tuyến."
     urgency = 90
     subject = "dossier"
-    needs = frozenset({ONESTOP, CATALOGUE})
+    needs = frozenset({CATALOGUE})
+    per_source = True
     shows_fee = True
     figures_needing_it = ("online_payment_rate",)
 

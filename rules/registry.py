@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from types import ModuleType
 
 from rules import catalogue, due, entry, ontime, payment, service
-from rules.base import MONITOR_FROM, Parameter, Rule
+from rules.base import MONITOR_FROM, Parameter, Rule, dossiers_of, fact_of
 
 FAMILIES: tuple[ModuleType, ...] = (entry, ontime, payment, service, catalogue)
 
@@ -61,19 +61,35 @@ def added(extra: Rule) -> Iterator[Rule]:
         del _rules[extra.id]
 
 
-def runnable(unavailable: frozenset[str], book_sources: tuple[str, ...]) -> tuple[dict[str, frozenset[str]], list[str]]:
+def runnable(unavailable: frozenset[str], book_sources: tuple[str, ...],
+             dossier_sources: tuple[str, ...] = ()) -> tuple[dict[str, frozenset[str]], list[str]]:
     """The rules that run, each with the parts of it that run, and the names of what is skipped:
-    a rule id when the whole rule is, `rule:part` when only a part is (rules.md)."""
+    a rule id when the whole rule is, `rule:part` when only a part is (rules.md).
+
+    `dossier_sources` are the one-stop sources: a `per_source` rule has a part for each, named
+    after it. Such a rule is skipped whole when the dossiers of every one of them are unavailable
+    (every one-stop source is stale), as a rule needing ONESTOP was when there was one."""
     running: dict[str, frozenset[str]] = {}
     skipped: list[str] = []
+    every_source_stale = bool(dossier_sources) and all(dossiers_of(s) in unavailable for s in dossier_sources)
     for rule in _rules.values():
-        if rule.needs & unavailable:
+        if rule.needs & unavailable or (rule.per_source and every_source_stale):
             skipped.append(rule.id)
             continue
         parts = rule.parts(book_sources)
+        if rule.per_source:
+            parts |= {source: frozenset({dossiers_of(source), *(fact_of(fact, source) for fact in rule.dossier_facts)})
+                      for source in dossier_sources}
         skipped += [f"{rule.id}:{part}" for part, needs in sorted(parts.items()) if needs & unavailable]
         running[rule.id] = frozenset(part for part, needs in parts.items() if not needs & unavailable)
     return running, skipped
+
+
+def left_out_sources(rule_id: str, running: dict[str, frozenset[str]], dossier_sources: tuple[str, ...]) -> frozenset[str]:
+    """The one-stop sources whose dossiers a `per_source` rule that runs does not judge."""
+    if rule_id not in running or not by_id(rule_id).per_source:
+        return frozenset()
+    return frozenset(dossier_sources) - running[rule_id]
 
 
 def skipped_title(name: str) -> str:

@@ -5,10 +5,17 @@ counters' tracking books written as files, a local SMTP server that keeps what i
 .eml files, and a config.toml pointing at all of them. Then the real commands run as child
 processes, as an operator would run them (`motcua init`, `motcua nightly`, `motcua report
 --output`), and the demo prints the figures, the breaches per rule and where everything is.
+
+With `stream`, the one-stop system is not read through the pull API but received as the
+national sync stream: `motcua receive` runs as a child process and the simulated province
+pushes its dossiers and steps to it, as a provincial one-stop system pushes them to the
+national portal (sources.md section 4); the nightly run then syncs the portal and the books.
 """
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,7 +31,7 @@ from monitor.db import make_engine
 from monitor.statuses import FindingStatus
 from monitor.terminal import number, render_table
 from sandbox.mailcatcher import MailCatcher
-from sandbox.simulator import OneStopServer, PortalServer, generate_province, write_tracking_books
+from sandbox.simulator import OneStopServer, PortalServer, generate_province, push_stream, write_tracking_books
 from reports.render import percent
 from rules import registry
 from rules.audit import run_audit
@@ -34,9 +41,13 @@ SEED = 2026
 HISTORY_DAYS = 120
 USERNAME_ENV, PASSWORD_ENV = "MOTCUA_ONESTOP_USER", "MOTCUA_ONESTOP_PASSWORD"
 USERNAME, PASSWORD = "canbo", "matkhau"  # the simulated one-stop system's account
+STREAM_USERNAME_ENV, STREAM_PASSWORD_ENV = "MOTCUA_STREAM_USER", "MOTCUA_STREAM_PASSWORD"
+STREAM_USERNAME, STREAM_PASSWORD = "lgsp", "matkhau-luong"  # what the sender presents to motcua receive
+RECEIVER_START_SECONDS = 30
 
 
-def run_demo(root: Path, clock: Callable[[], datetime], *, dossiers: int, verbose: bool = False) -> int:
+def run_demo(root: Path, clock: Callable[[], datetime], *, dossiers: int, verbose: bool = False,
+             stream: bool = False) -> int:
     started = time.monotonic()  # only to say how long the demo took
     now = clock()
     folder = _fresh_folder(root, now)
@@ -49,11 +60,17 @@ def run_demo(root: Path, clock: Callable[[], datetime], *, dossiers: int, verbos
 
     with OneStopServer(province, username=USERNAME, password=PASSWORD) as onestop, PortalServer(province) as portal, \
             MailCatcher(folder / "mail") as mailbox:
-        config = _write_config(folder, onestop.url, portal.url, mailbox.port, [a.code for a in province.agencies])
-        click.echo(f"  one-stop API {onestop.url}, portal {portal.url}, mail server 127.0.0.1:{mailbox.port}\n")
+        listen = f"127.0.0.1:{_free_port()}" if stream else None
+        config = _write_config(folder, onestop.url, portal.url, mailbox.port, [a.code for a in province.agencies],
+                               listen)
+        one_stop = f"motcua receive on {listen}" if stream else f"one-stop API {onestop.url}"
+        click.echo(f"  {one_stop}, portal {portal.url}, mail server 127.0.0.1:{mailbox.port}\n")
         log = folder / "motcua.log"
-        environment = {**os.environ, USERNAME_ENV: USERNAME, PASSWORD_ENV: PASSWORD}
+        environment = {**os.environ, USERNAME_ENV: USERNAME, PASSWORD_ENV: PASSWORD,
+                       STREAM_USERNAME_ENV: STREAM_USERNAME, STREAM_PASSWORD_ENV: STREAM_PASSWORD}
         _motcua(["init"], config, environment, log, verbose)
+        if stream:
+            click.echo(_pushed(province, config, environment, log, listen) + "\n")
         nightly = _motcua(["nightly"], config, environment, log, verbose)
         _motcua(["report", "--output", str(folder / "site")], config, environment, log, verbose)
 
@@ -91,21 +108,70 @@ def _fresh_folder(root: Path, now: datetime) -> Path:
     return folder.resolve()
 
 
-def _write_config(folder: Path, onestop_url: str, portal_url: str, mail_port: int, agencies: list[str]) -> Path:
+def _pushed(province, config: Path, environment: dict, log: Path, listen: str) -> str:
+    """Run `motcua receive`, push the province's stream to it as its one-stop system would, and
+    stop it with SIGTERM, as a service manager does."""
+    command = [sys.executable, "-m", "monitor", "receive", "--config", str(config)]
+    with log.open("a", encoding="utf-8") as log_file:
+        log_file.write("$ motcua receive\n")
+        log_file.flush()
+        receiver = subprocess.Popen(command, env=environment, stdout=log_file, stderr=log_file)
+        try:
+            _wait_for(listen, receiver)
+            started = time.monotonic()
+            # Daily rounds: the demo pushes four months at once, not as they happened.
+            pushed = push_stream(province, f"http://{listen}", STREAM_USERNAME, STREAM_PASSWORD,
+                                 round_minutes=24 * 60)
+            seconds = time.monotonic() - started
+        finally:
+            receiver.send_signal(signal.SIGTERM)
+            receiver.wait(timeout=RECEIVER_START_SECONDS)
+    return (f"The one-stop system pushed its stream to motcua receive: {pushed.batches:,} batches, "
+            f"{pushed.records:,} records in {seconds:.0f} s, {len(pushed.rejected):,} records refused")
+
+
+def _wait_for(listen: str, receiver: subprocess.Popen) -> None:
+    host, port = listen.rsplit(":", 1)
+    deadline = time.monotonic() + RECEIVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if receiver.poll() is not None:
+            raise click.ClickException(f"`motcua receive` ended with exit code {receiver.returncode}; see motcua.log")
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise click.ClickException(f"`motcua receive` did not listen on {listen} within {RECEIVER_START_SECONDS} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _write_config(folder: Path, onestop_url: str, portal_url: str, mail_port: int, agencies: list[str],
+                  listen: str | None) -> Path:
     recipients = "".join(
         f'\n[[recipients]]\nagency = "{code}"\nto = ["lanhdao.{code.lower()}@example.gov.vn"]\n'
         for code in agencies)
+    one_stop = f"""name = "luong-dvcqg"
+kind = "dvcqg_stream"
+listen = "{listen}"
+username_env = "{STREAM_USERNAME_ENV}"
+password_env = "{STREAM_PASSWORD_ENV}"
+""" if listen else f"""name = "motcua"
+kind = "onestop_api"
+base_url = "{onestop_url}"
+username_env = "{USERNAME_ENV}"
+password_env = "{PASSWORD_ENV}"
+"""
     text = f"""# Written by `motcua demo` for the simulated province it serves on loopback.
 [database]
 url = "sqlite:///motcua.db"
 
 [[sources]]
-name = "motcua"
-kind = "onestop_api"
-base_url = "{onestop_url}"
-username_env = "{USERNAME_ENV}"
-password_env = "{PASSWORD_ENV}"
-
+{one_stop}
 [[sources]]
 name = "cong-dvc"
 kind = "portal_html"

@@ -46,8 +46,9 @@ def audit_json(capsys, config: str, *options: str) -> dict:
 
 def test_json_output_follows_the_interface(config, capsys):
     output = audit_json(capsys, config, "--as-of", "2026-03-20")
-    assert list(output) == ["as_of", "period", "findings", "stale", "figures"]
-    assert (output["as_of"], output["period"], output["stale"]) == ("2026-03-20T23:59:59", None, [])
+    assert list(output) == ["as_of", "period", "findings", "stale", "figures", "skipped_rules"]
+    assert (output["as_of"], output["period"], output["stale"], output["skipped_rules"]) == (
+        "2026-03-20T23:59:59", None, [], [])
     findings = output["findings"]
     assert findings == sorted(findings, key=lambda f: (f["rule"], f["subject"]))
     for found in findings:

@@ -5,7 +5,7 @@ import json
 import random
 import socket
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import Session, SQLModel, select
@@ -14,8 +14,9 @@ from connectors.sync import sync_sources
 from monitor.models import Agency, ApologyLetter, Dossier, Fee, Payment, RejectedInput, SupplementRequest, SyncCursor
 from sandbox.simulator import Faults, OneStopServer
 from sandbox.simulator.store import DossierStore
-from sync_support import (PASSWORD, PASSWORD_ENV, USER_ENV, USERNAME, clock, onestop_source, small_province,
-                          store_content, sync_runs, write_settings)
+from stream_support import Stream
+from sync_support import (NOW, PASSWORD, PASSWORD_ENV, USER_ENV, USERNAME, clock, onestop_source, rejected_input,
+                          small_province, store_content, sync_runs, write_settings)
 
 
 @pytest.fixture(autouse=True)
@@ -128,6 +129,34 @@ def test_a_bad_record_is_rejected_with_its_code_reason_and_raw_text_and_the_rest
     codes_stored = {d.code for d in stored(engine, Dossier)}
     assert codes_stored == set(codes) - set(rewrite)
     assert outcome.counts.rejected == 4
+
+
+def test_a_code_another_one_stop_source_holds_is_rejected_never_merged(tmp_path, engine, database_url):
+    # A merged province: the stream of its other system already brought two of these codes, one
+    # written in lower case. A code is unique across the one-stop sources (sources.md section 4).
+    province = small_province()
+    truth = {d.code: d for d in province.dossiers if d.in_onestop}
+    same, other_case = sorted(truth)[10], sorted(truth)[20]
+    stream = Stream(engine)
+    for code in (same, other_case.lower()):
+        stream.dossier(code, datetime(2026, 1, 12, 9), procedure="1.009999", fees=(50_000,), sent_at=NOW)
+    with RewritingServer(province) as server:
+        outcome = sync(tmp_path, engine, database_url, server.url)
+
+    assert outcome.status == "ok"
+    reason = "duplicate_code: the code is already held by source luong-dvcqg"
+    assert sorted((r.location, r.reason) for r in outcome.rejected) == sorted(
+        [(f"MaHoSo {same}", reason), (f"MaHoSo {other_case}", reason)])
+    assert rejected_input(engine) == [("motcua", f"MaHoSo {code}", reason) for code in sorted((same, other_case))]
+    dossiers = {d.code_key: d for d in stored(engine, Dossier)}
+    assert dossiers.keys() == truth.keys()
+    for code in (same, other_case):
+        held = dossiers[code]
+        assert (held.source, held.procedure_code, held.status) == ("luong-dvcqg", "1.009999", 4)
+    assert sorted((f.dossier_code, f.amount) for f in stored(engine, Fee) if f.dossier_code.upper() in (same, other_case)) \
+        == sorted([(same, 50_000), (other_case.lower(), 50_000)])
+    assert not [p for p in stored(engine, Payment) if p.dossier_code.upper() in (same, other_case)]
+    assert (outcome.counts.read, outcome.counts.rejected) == (len(truth) + 11 - 2, 2)
 
 
 def test_an_expired_session_is_renewed_and_the_call_repeated(tmp_path, engine, database_url):

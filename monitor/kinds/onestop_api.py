@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from monitor.sources import ONESTOP, HttpSourceSettings, source_kind
+from monitor.sources import ONESTOP, HttpSourceSettings, dossiers_of, source_kind
 
 
 @source_kind
@@ -21,4 +21,4 @@ class OneStopSettings(HttpSourceSettings):
 
     @property
     def provides(self) -> frozenset[str]:
-        return frozenset({ONESTOP})
+        return frozenset({ONESTOP, dossiers_of(self.name)})
