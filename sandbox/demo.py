@@ -126,8 +126,8 @@ def _pushed(province, config: Path, environment: dict, log: Path, listen: str) -
         finally:
             receiver.send_signal(signal.SIGTERM)
             receiver.wait(timeout=RECEIVER_START_SECONDS)
-    return (f"The one-stop system pushed its stream to motcua receive: {pushed.batches:,} batches, "
-            f"{pushed.records:,} records in {seconds:.0f} s, {len(pushed.rejected):,} records refused")
+    return (f"The one-stop system pushed its stream to motcua receive: {number(pushed.batches)} batches, "
+            f"{number(pushed.records)} records in {seconds:.0f} s, {number(len(pushed.rejected))} records refused")
 
 
 def _wait_for(listen: str, receiver: subprocess.Popen) -> None:
