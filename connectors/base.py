@@ -89,6 +89,7 @@ class Batch:
     rejected: list[Rejection] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)    # for the sync summary, e.g. labels a page lacked
     expected: int | None = None                         # records this run expects in all, for progress
+    position: tuple[int, int] | None = None             # (files read, files in all), for a source read by files
     held: HeldKey | None = None
 
 

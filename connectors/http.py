@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRIED_STATUSES = frozenset({408, 429})
+RETRY_PROBLEM = "retry_problem"  # the attribute of a retry's log record that names its problem
 RETRIED_ERRORS = (requests.Timeout, requests.ConnectionError,
                   requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
 
@@ -113,7 +114,9 @@ class HttpClient:
             delay = self.policy.delay(retry)
             if retry > self.policy.max_retries or time.monotonic() + delay > give_up_at:
                 raise SourceError(f"{problem} on {label} (gave up after {retry} attempt{'s' * (retry > 1)})")
-            log.warning("%s on %s: retry %d of %d in %.1f s", problem, label, retry, self.policy.max_retries, delay)
+            # connectors.sync counts these per source and shows one line (RETRY_PROBLEM names the problem).
+            log.warning("%s on %s: retry %d of %d in %.1f s", problem, label, retry, self.policy.max_retries, delay,
+                        extra={RETRY_PROBLEM: problem})
             time.sleep(delay)
 
 

@@ -11,23 +11,26 @@ import logging
 import pkgutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TextIO
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from connectors.base import Connector, Rejection, SourceError, SyncStart
+from connectors.http import RETRY_PROBLEM
 from connectors.loader import LoadCounts, Loader
 from monitor.config import ConfigError, Settings
 from monitor.db import session_scope
 from monitor.models import SyncRun
 from monitor.sources import SourceSettings
 from monitor.statuses import INTERRUPTED, RunStatus
-from monitor.terminal import render_table
+from monitor.terminal import number, render_table, terminal_size
 
 log = logging.getLogger(__name__)
+http_log = logging.getLogger("connectors.http")
 
 CLEAR_LINE = "\r\x1b[K"  # back to the start of the terminal's line, and clear it
 SHOWN_PER_SOURCE = 20  # rejections and notices the summary lists per source; the store keeps all
@@ -46,12 +49,43 @@ class SourceOutcome:
     error: str | None = None
     rejected: list[Rejection] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    retries: Counter = field(default_factory=Counter)  # the HTTP client's retries, by problem
+
+    def retries_line(self) -> str | None:
+        """`cong-dvc: 181 retries (HTTP 503 ×150, a time-out ×31)`; None without any."""
+        if not self.retries:
+            return None
+        kinds = ", ".join(f"{problem} ×{number(n)}" for problem, n in self.retries.most_common())
+        total = sum(self.retries.values())
+        return f"{self.source}: {number(total)} {'retry' if total == 1 else 'retries'} ({kinds})"
 
 
 class Progress(Protocol):
-    def started(self, source: SourceSettings) -> None: ...
-    def advanced(self, source: SourceSettings, counts: LoadCounts, expected: int | None) -> None: ...
+    """What the operator is shown while a source syncs. `estimate` is the records the source's
+    last successful run read (its total when the source gives none); `expected` the records the
+    source says it holds; `position` the files read and in all (a source read file by file)."""
+    def started(self, source: SourceSettings, estimate: int | None = None) -> None: ...
+    def advanced(self, source: SourceSettings, counts: LoadCounts, expected: int | None,
+                 position: tuple[int, int] | None = None) -> None: ...
+    def retried(self, source: SourceSettings, problem: str) -> None: ...
     def finished(self, outcome: SourceOutcome) -> None: ...
+
+
+class RetryCounter(logging.Filter):
+    """Counts the HTTP client's retries of one source (by problem), for one line in place of a
+    warning per retry; each retry is still logged when the log shows debug lines (--verbose)."""
+
+    def __init__(self, source: SourceSettings, progress: Progress, counts: Counter):
+        super().__init__()
+        self.source, self.progress, self.counts = source, progress, counts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        problem = getattr(record, RETRY_PROBLEM, None)
+        if problem is None:
+            return True
+        self.counts[problem] += 1
+        self.progress.retried(self.source, problem)
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
 def sync_sources(engine: Engine, settings: Settings, clock: Callable[[], datetime],
@@ -64,8 +98,11 @@ def sync_sources(engine: Engine, settings: Settings, clock: Callable[[], datetim
 
 def sync_source(engine: Engine, settings: Settings, source: SourceSettings,
                 clock: Callable[[], datetime], progress: Progress) -> SourceOutcome:
+    estimate = _last_count(engine, source)
     outcome = _start_run(engine, source, clock)
-    progress.started(source)
+    progress.started(source, estimate)
+    retries = RetryCounter(source, progress, outcome.retries)
+    http_log.addFilter(retries)
     start = SyncStart(engine, settings, outcome.started_at)
     connector_class = _connector_class(source)
     loader = (connector_class.loader or Loader)(engine, source.name, outcome.run_id, clock)
@@ -75,13 +112,13 @@ def sync_source(engine: Engine, settings: Settings, source: SourceSettings,
     try:
         connector = connector_class.for_run(source, start)
         for batch in connector.batches():
-            doing = f"storing a batch (after {loader.counts.read:,} records)"
+            doing = f"storing a batch (after {number(loader.counts.read)} records)"
             loader.load(batch)
-            doing = f"reading the source (after {loader.counts.read:,} records)"
+            doing = f"reading the source (after {number(loader.counts.read)} records)"
             log.debug("%s: batch committed, %d records read so far", source.name, loader.counts.read)
             outcome.rejected.extend(batch.rejected)
             outcome.notices.extend(batch.notices)
-            progress.advanced(source, loader.counts, batch.expected)
+            progress.advanced(source, loader.counts, batch.expected, batch.position)
         error = None
     except (SourceError, ConfigError) as exc:
         error = str(exc)
@@ -91,6 +128,7 @@ def sync_source(engine: Engine, settings: Settings, source: SourceSettings,
         log.debug("%s: unexpected failure", source.name, exc_info=True)
         error = f"unexpected {type(exc).__name__} while {doing}"
     finally:
+        http_log.removeFilter(retries)
         outcome.counts = loader.counts
         outcome.error = _redacted(error, start.secrets)
         _finish_run(engine, outcome, clock)
@@ -110,6 +148,16 @@ def _redacted(text: str | None, secrets: Iterable[str]) -> str | None:
         if text and secret:
             text = text.replace(secret, "***")
     return text
+
+
+def _last_count(engine: Engine, source: SourceSettings) -> int | None:
+    """The records the source's last successful run read: what this run can expect, roughly."""
+    with engine.connect() as connection:
+        last = connection.execute(
+            select(SyncRun.records_read, SyncRun.records_rejected)
+            .where(SyncRun.source == source.name, SyncRun.status == RunStatus.OK)
+            .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(1)).first()
+    return (last[0] or 0) + (last[1] or 0) if last else None
 
 
 def _start_run(engine: Engine, source: SourceSettings, clock: Callable[[], datetime]) -> SourceOutcome:
@@ -135,63 +183,128 @@ def _finish_run(engine: Engine, outcome: SourceOutcome, clock: Callable[[], date
 # --- what the operator sees ---------------------------------------------------------------------
 
 def format_summary(outcomes: list[SourceOutcome]) -> str:
-    """The table printed at the end of a sync, then each source's errors, rejections and notices."""
+    """The table printed at the end of a sync, then each source's errors, retries, rejections and notices."""
     header = ("source", "kind", "status", "read", "inserted", "updated", "rejected", "seconds")
     lines = render_table(header, [
-        (o.source, o.kind, o.status, f"{o.counts.read:,}", f"{o.counts.inserted:,}", f"{o.counts.updated:,}",
-         f"{o.counts.rejected:,}", f"{(o.finished_at - o.started_at).total_seconds():.0f}")
+        (o.source, o.kind, o.status, o.counts.read, o.counts.inserted, o.counts.updated, o.counts.rejected,
+         round((o.finished_at - o.started_at).total_seconds()))
         for o in outcomes], right=range(3, len(header)))
     for o in outcomes:
         if o.error:
             lines.append(f"{o.source}: FAILED: {o.error}")
+        if o.retries:
+            lines.append(o.retries_line())
         if o.rejected:
-            lines.append(f"{o.source}: {len(o.rejected)} rejected (all in table rejected_input, run {o.run_id}):")
+            lines.append(f"{o.source}: {number(len(o.rejected))} rejected (all in table rejected_input, run {o.run_id}):")
             lines += [f"  {r.location}: {r.reason}" for r in o.rejected[:SHOWN_PER_SOURCE]]
             if len(o.rejected) > SHOWN_PER_SOURCE:
-                lines.append(f"  ... and {len(o.rejected) - SHOWN_PER_SOURCE} more")
+                lines.append(f"  ... and {number(len(o.rejected) - SHOWN_PER_SOURCE)} more")
         if o.notices:
-            lines.append(f"{o.source}: {len(o.notices)} notices:")
+            lines.append(f"{o.source}: {number(len(o.notices))} notices:")
             lines += [f"  {notice}" for notice in o.notices[:SHOWN_PER_SOURCE]]
             if len(o.notices) > SHOWN_PER_SOURCE:
-                lines.append(f"  ... and {len(o.notices) - SHOWN_PER_SOURCE} more")
+                lines.append(f"  ... and {number(len(o.notices) - SHOWN_PER_SOURCE)} more")
     return "\n".join(lines)
 
 
 def progress_for(stream: TextIO = sys.stderr) -> Progress:
-    """A bar that redraws itself on a terminal; log lines anywhere else (cron, pipes, files)."""
+    """A line that redraws itself on a terminal; log lines anywhere else (cron, pipes, files)."""
     return TerminalProgress(stream) if stream.isatty() else LogProgress()
 
 
+@dataclass
+class Reckoning:
+    """How far a source's sync has come and when it should end: the fraction done, from the
+    source's own total (records, or files for a source read file by file), else from the last
+    successful run's count (an estimate: never past 99 %); and the time left at the pace so far."""
+    started: float  # time.monotonic() at the start: it measures, it is never stored
+    estimate: int | None = None
+    done: int = 0
+    expected: int | None = None
+    position: tuple[int, int] | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        if self.expected:
+            return min(self.done / self.expected, 1.0)
+        if self.position and self.position[1]:
+            return self.position[0] / self.position[1]
+        if self.estimate:
+            return min(self.done / self.estimate, 0.99)
+        return None
+
+    def total(self) -> str:
+        """`1.234/2.967 records`, `1.234/~2.967 records` (estimated), `file 3/12, 1.234 records`."""
+        if self.expected:
+            return f"{number(self.done)}/{number(self.expected)} records"
+        if self.position:
+            return f"file {self.position[0]}/{self.position[1]}, {number(self.done)} records"
+        if self.estimate:
+            return f"{number(self.done)}/~{number(self.estimate)} records"
+        return f"{number(self.done)} records (first sync: no total yet)"
+
+    def time_left(self, now: float) -> str:
+        fraction, elapsed = self.fraction, now - self.started
+        if not fraction or elapsed < 1:
+            return "ETA —"
+        return f"ETA {duration((1 - fraction) * elapsed / fraction)}"
+
+
+def duration(seconds: float) -> str:
+    """0:07, 1:05, 1:02:03 (hours only when there are some)."""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
 class TerminalProgress:
-    WIDTH = 30
+    """One line per source that redraws itself: a bar, how far (of what total), the time left,
+    and the retries so far; at the end, how it went."""
+    WIDTH = 20
 
     def __init__(self, stream: TextIO):
         self.stream = stream
+        self.columns = terminal_size(stream)[0]
+        self.reckoning = Reckoning(time.monotonic())
+        self.retries = 0
 
-    def started(self, source: SourceSettings) -> None:
-        # A log line (a retry, say) would land on the end of the bar: clear the bar first.
+    def started(self, source: SourceSettings, estimate: int | None = None) -> None:
+        # A log line (a warning, say) would land on the end of the bar: clear the bar first.
         for handler in logging.getLogger().handlers:
             handler.addFilter(self._clear_line)
+        self.reckoning, self.retries = Reckoning(time.monotonic(), estimate), 0
         self._draw(f"{source.name}: starting")
 
-    def advanced(self, source: SourceSettings, counts: LoadCounts, expected: int | None) -> None:
-        if expected:
-            done = min(counts.read + counts.rejected, expected)
-            filled = self.WIDTH * done // expected
-            self._draw(f"{source.name} [{'#' * filled}{'.' * (self.WIDTH - filled)}] "
-                       f"{done:,}/{expected:,} records")
-        else:
-            self._draw(f"{source.name}: {counts.read + counts.rejected:,} records")
+    def advanced(self, source: SourceSettings, counts: LoadCounts, expected: int | None,
+                 position: tuple[int, int] | None = None) -> None:
+        reckoning = self.reckoning
+        reckoning.done, reckoning.expected = counts.read + counts.rejected, expected or reckoning.expected
+        reckoning.position = position or reckoning.position
+        self._redraw(source)
+
+    def retried(self, source: SourceSettings, problem: str) -> None:
+        self.retries += 1
+        self._redraw(source)
 
     def finished(self, outcome: SourceOutcome) -> None:
-        self._draw(f"{outcome.source}: {outcome.status}, {outcome.counts.read:,} records read")
+        retried = f", {number(self.retries)} {'retry' if self.retries == 1 else 'retries'}" if self.retries else ""
+        self._draw(f"{outcome.source}: {outcome.status}, {number(outcome.counts.read)} records read{retried}")
         self.stream.write("\n")
         self.stream.flush()
         for handler in logging.getLogger().handlers:
             handler.removeFilter(self._clear_line)
 
+    def _redraw(self, source: SourceSettings) -> None:
+        reckoning = self.reckoning
+        fraction = reckoning.fraction
+        bar = "" if fraction is None else (
+            f" [{'#' * int(self.WIDTH * fraction)}{'.' * (self.WIDTH - int(self.WIDTH * fraction))}]")
+        retried = f", {number(self.retries)} {'retry' if self.retries == 1 else 'retries'}" if self.retries else ""
+        self._draw(f"{source.name}{bar} {reckoning.total()}, {reckoning.time_left(time.monotonic())}{retried}")
+
     def _draw(self, text: str) -> None:
-        self.stream.write(CLEAR_LINE + text)
+        # Never wider than the terminal: a wrapped line could not be redrawn in place.
+        self.stream.write(CLEAR_LINE + text[:max(10, self.columns - 1)])
         self.stream.flush()
 
     def _clear_line(self, record: logging.LogRecord) -> bool:
@@ -200,23 +313,41 @@ class TerminalProgress:
 
 
 class LogProgress:
-    """One log line when a source starts and ends, and one every `every_seconds` in between."""
+    """One log line when a source starts and ends, and one every `every_seconds` in between,
+    with how far it has come and the time left; the retries in one line at the end."""
 
     def __init__(self, every_seconds: float = 10):
         self.every_seconds = every_seconds
         self._last = 0.0
+        self.reckoning = Reckoning(time.monotonic())
+        self.retries = 0
 
-    def started(self, source: SourceSettings) -> None:
+    def started(self, source: SourceSettings, estimate: int | None = None) -> None:
         log.info("%s: sync started (%s)", source.name, source.kind)
         self._last = time.monotonic()  # measures the interval between lines; never stored
+        self.reckoning, self.retries = Reckoning(self._last, estimate), 0
 
-    def advanced(self, source: SourceSettings, counts: LoadCounts, expected: int | None) -> None:
+    def advanced(self, source: SourceSettings, counts: LoadCounts, expected: int | None,
+                 position: tuple[int, int] | None = None) -> None:
+        reckoning = self.reckoning
+        reckoning.done, reckoning.expected = counts.read + counts.rejected, expected or reckoning.expected
+        reckoning.position = position or reckoning.position
         if time.monotonic() - self._last >= self.every_seconds:
             self._last = time.monotonic()
-            of = f" of about {expected:,}" if expected else ""
-            log.info("%s: %s records read%s", source.name, f"{counts.read + counts.rejected:,}", of)
+            log.info("%s: %s read, %s", source.name, reckoning.total(), reckoning.time_left(self._last))
+
+    def retried(self, source: SourceSettings, problem: str) -> None:
+        # Counted on the outcome and logged in one line at the end; while they go on, a line
+        # every `every_seconds` at most, so that a source stuck retrying does not look dead.
+        self.retries += 1
+        if time.monotonic() - self._last >= self.every_seconds:
+            self._last = time.monotonic()
+            log.warning("%s: %s %s so far (the latest: %s)", source.name, number(self.retries),
+                        "retry" if self.retries == 1 else "retries", problem)
 
     def finished(self, outcome: SourceOutcome) -> None:
         log.log(logging.INFO if outcome.status == RunStatus.OK else logging.ERROR, "%s: sync %s, %s records read%s",
-                outcome.source, outcome.status, f"{outcome.counts.read:,}",
+                outcome.source, outcome.status, number(outcome.counts.read),
                 f": {outcome.error}" if outcome.error else "")
+        if outcome.retries:
+            log.warning("%s", outcome.retries_line())

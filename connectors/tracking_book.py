@@ -78,7 +78,7 @@ class TrackingBookConnector(Connector):
     def batches(self) -> Iterator[Batch]:
         files = self._matching_files()
         failures = []
-        for name, path in files.items():
+        for number, (name, path) in enumerate(files.items(), start=1):
             try:
                 batch = self._read_if_changed(name, path)
             except UnreadableFile as exc:
@@ -89,6 +89,7 @@ class TrackingBookConnector(Connector):
                 failures.append(f"{name}: unexpected {type(exc).__name__} while reading it")
                 continue
             if batch is not None:
+                batch.position = (number, len(files))
                 yield batch
         yield self._prune_gone(files)
         if failures:

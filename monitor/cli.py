@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import sys
 import traceback
 from dataclasses import dataclass
@@ -46,26 +47,77 @@ class Invocation:
         return make_engine(self.settings.database_url)
 
 
+CONFIG_HELP = "config.toml to use (default: $MOTCUA_CONFIG, else ./config.toml)"
+VERBOSE_HELP = "log more, and show tracebacks"
+
+
+def common_options(function):
+    """--config and --verbose, which interface.md lets come before or after the command name
+    (`motcua --config c.toml audit` is `motcua audit --config c.toml`)."""
+    function = click.option("--verbose", "-v", is_flag=True, default=None, help=VERBOSE_HELP)(function)
+    return click.option("--config", "config", metavar="PATH", help=CONFIG_HELP)(function)
+
+
+def _given(context: click.Context, config: str | None, verbose: bool | None) -> Invocation:
+    """The options of the command and of the groups before it, together: a config given twice
+    must be the same file."""
+    configs, talkative = [config] if config else [], bool(verbose)
+    parent = context.parent
+    while parent is not None:
+        if parent.params.get("config"):
+            configs.append(parent.params["config"])
+        talkative = talkative or bool(parent.params.get("verbose"))
+        parent = parent.parent
+    if len(set(configs)) > 1:
+        raise click.UsageError(f"--config is given twice, as {configs[-1]} and {configs[0]}: give it once")
+    return Invocation(config=configs[0] if configs else None, verbose=talkative)
+
+
 def command(group: click.Group = None, **kwargs):
     """A subcommand of `motcua` that takes --config and --verbose, as interface.md requires."""
     def decorate(function):
-        @click.option("--config", "config", metavar="PATH", envvar="MOTCUA_CONFIG",
-                      help="config.toml to use (default: $MOTCUA_CONFIG, else ./config.toml)")
-        @click.option("--verbose", "-v", is_flag=True, help="log more, and show tracebacks")
+        @common_options
         @functools.wraps(function)
         def wrapper(config, verbose, **options):
-            run = Invocation(config=config, verbose=verbose)
-            logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                                format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-            # Alembic narrates every step at INFO; `init` says in one line what it did.
-            logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+            run = _given(click.get_current_context(), config, verbose)
+            _start_logging(run.verbose)
             return function(run, **options)
         return (group or cli).command(**kwargs)(wrapper)
     return decorate
 
 
+def _start_logging(verbose: bool) -> None:
+    """Log lines on stderr, stamped in local time with its offset (2026-03-31 02:00:04.120+07:00),
+    like every other time the monitor shows, whatever the machine's own time zone."""
+    from monitor.clock import LocalTimeFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LocalTimeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
+    # Alembic narrates every step at INFO; `init` says in one line what it did.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as installed
+
+    try:
+        return installed("motcua-monitor")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _print_version(context: click.Context, _, value: bool) -> None:
+    if value and not context.resilient_parsing:
+        click.echo(f"motcua {version()}")
+        context.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+@common_options
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="print the version and exit")
+def cli(config: str | None, verbose: bool | None) -> None:
     """motcua: compliance monitor for one-stop handling of administrative procedures."""
 
 
@@ -92,40 +144,83 @@ def sync(run: Invocation, source_name: str | None) -> int:
     return EXIT_SOURCE_FAILED if any(o.status == RunStatus.FAILED for o in outcomes) else 0
 
 
+DAY_FORMS = "2026-12-31 or 31/12/2026"
+VN_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+VN_MOMENT = re.compile(r"(\d{1,2}/\d{1,2}/\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def parse_day(text: str) -> date | None:
+    """A date as an ISO date (2026-12-31) or as people write it here (31/12/2026); None otherwise."""
+    text = text.strip()
+    vietnamese = VN_DAY.fullmatch(text)
+    try:
+        if vietnamese:
+            return date(int(vietnamese[3]), int(vietnamese[2]), int(vietnamese[1]))
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+class Day(click.ParamType):
+    """A command-line date: 2026-12-31 or 31/12/2026. Anything else is a usage error naming the option."""
+    name = "date"
+
+    def convert(self, value, param, ctx) -> date:
+        if isinstance(value, date):
+            return value
+        parsed = parse_day(str(value))
+        if parsed is None:
+            self.fail(f"{value!r} is not a date: write {DAY_FORMS}", param, ctx)
+        return parsed
+
+
+DAY = Day()
+
+
 def _moment(text: str | None) -> datetime | None:
-    """T of interface.md: `2026-03-31T17:00` (seconds optional), or `2026-03-31`: the end of that day."""
+    """T of interface.md: `2026-03-31T17:00` (seconds optional), or `2026-03-31`: the end of that
+    day; or the same as people write it here: `31/03/2026 17:00`, `31/03/2026`."""
     if text is None:
         return None
+    text = text.strip()
+    moment = None
+    day = parse_day(text)
+    vietnamese = VN_MOMENT.fullmatch(text)
     try:
-        if len(text.strip()) == 10:
-            return datetime.combine(date.fromisoformat(text.strip()), time(23, 59, 59))
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if day is not None:
+            return datetime.combine(day, time(23, 59, 59))
+        if vietnamese:
+            moment = datetime.combine(parse_day(vietnamese[1]), time(int(vietnamese[2]), int(vietnamese[3]),
+                                                                     int(vietnamese[4] or 0)))
+        elif not VN_DAY.match(text):
+            moment = datetime.fromisoformat(text)
+    except (ValueError, TypeError):
         moment = None
     if moment is None or moment.tzinfo is not None:  # every stored time is local, without a zone
-        raise click.BadParameter(f"{text!r} is not a local date-time such as 2026-03-31T17:00 or a date",
-                                 param_hint="--as-of")
+        raise click.BadParameter(f"{text!r} is not a local date-time such as 2026-03-31T17:00 or "
+                                 f"31/03/2026 17:00, nor a date ({DAY_FORMS})", param_hint="--as-of")
     return moment.replace(microsecond=0)
 
 
 @command()
 @click.option("--as-of", "as_of", metavar="T", help="audit the store as of T (default: now); a date means its end")
-@click.option("--from", "date_from", metavar="D", type=click.DateTime(["%Y-%m-%d"]),
-              help="first day of the figures' period")
-@click.option("--to", "date_to", metavar="D", type=click.DateTime(["%Y-%m-%d"]),
-              help="last day of the period; the audit is as of its end")
+@click.option("--from", "date_from", metavar="D", type=DAY, help="first day of the figures' period")
+@click.option("--to", "date_to", metavar="D", type=DAY, help="last day of the period; the audit is as of its end")
 @click.option("--agency", metavar="CODE", help="only this agency's findings and figures")
 @click.option("--rule", "rule_id", metavar="ID", help="only this rule's findings")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "xlsx"]),
               help="default: table on a terminal, json otherwise")
 @click.option("--output", metavar="PATH", type=click.Path(dir_okay=False), help="write here instead of stdout")
 @click.option("--fail-on-breach", is_flag=True, help="exit 1 when any finding is open (not exempted)")
-def audit(run: Invocation, as_of: str | None, date_from: datetime | None, date_to: datetime | None,
+@click.option("--wide", is_flag=True, help="table: every column, however wide (default: fit 80 columns)")
+@click.option("--all", "every_finding", is_flag=True,
+              help="table on a terminal: list every finding (through a pager) instead of the counts")
+def audit(run: Invocation, as_of: str | None, date_from: date | None, date_to: date | None,
           agency: str | None, rule_id: str | None, output_format: str | None, output: str | None,
-          fail_on_breach: bool) -> int:
+          fail_on_breach: bool, wide: bool, every_finding: bool) -> int:
     """Evaluate the rules on what is in the database; print findings and figures."""
     from monitor.clock import now_local
-    from reports.audit_output import write_csv, write_json, write_table
+    from reports.audit_output import write_csv, write_json
     from rules.audit import run_audit
     from rules import registry
 
@@ -149,7 +244,7 @@ def audit(run: Invocation, as_of: str | None, date_from: datetime | None, date_t
     if agency is not None:
         _require_agency(run, agency)
     now = now_local()
-    period = (date_from.date(), date_to.date()) if date_to is not None else None
+    period = (date_from, date_to) if date_to is not None else None
     moment = _moment(as_of) or (datetime.combine(period[1], time(23, 59, 59)) if period else now)
     result = run_audit(run.engine, run.settings, as_of=moment, now=now, period=period, agency=agency, rule=rule_id)
     for stale in result.stale:
@@ -158,15 +253,58 @@ def audit(run: Invocation, as_of: str | None, date_from: datetime | None, date_t
     if output_format == "xlsx":
         from reports.workbook import write_workbook
 
-        write_workbook(result, output, agency_names=_agency_names(run.engine))
+        write_workbook(result, output, agency_names=_agency_names(run.engine),
+                       names=_finding_names(run.engine, result.findings))
+    elif output_format == "table":
+        _audit_table(run, result, output, wide=wide, every_finding=every_finding)
     else:
-        write = {"json": write_json, "csv": write_csv, "table": write_table}[output_format]
+        write = {"json": write_json, "csv": write_csv}[output_format]
         if output is None:
             write(result, sys.stdout)
         else:
             with open(output, "w", encoding="utf-8", newline="") as file:
                 write(result, file)
     return EXIT_BREACHES if fail_on_breach and result.open_findings else 0
+
+
+def _audit_table(run: Invocation, result, output: str | None, *, wide: bool, every_finding: bool) -> None:
+    """The table for people. Into a file or a pipe: all of it (scripts read it), 80 columns wide.
+    On a terminal: as wide as the terminal; when every finding would not fit on the screen, the
+    counts per rule and agency and how to see the rest, or with --all every finding in a pager."""
+    from monitor.terminal import is_terminal, terminal_size
+    from reports.audit_output import table_lines
+
+    names = _agency_names(run.engine)
+    terminal = output is None and is_terminal(sys.stdout)
+    columns, rows = terminal_size(sys.stdout if terminal else None)
+
+    def lines(all_of_it: bool) -> list[str]:
+        return table_lines(result, agency_names=names, width=columns, wide=wide, every_finding=all_of_it)
+
+    if not terminal:
+        text = "\n".join(lines(True)) + "\n"
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            Path(output).write_text(text, encoding="utf-8")
+        return
+    if every_finding:
+        _paged("\n".join(lines(True)))
+        return
+    # Every finding when they fit on the screen; a province's thousands are never drawn just to be counted.
+    shown = lines(True) if len(result.findings) <= rows else None
+    if shown is None or len(shown) > rows - 1:
+        shown = lines(False)
+    click.echo("\n".join(shown))
+
+
+def _paged(text: str) -> None:
+    """Long text on a terminal, through rich's pager (the system's: $PAGER, else `less`)."""
+    from rich.console import Console
+
+    console = Console(file=sys.stdout, color_system=None, highlight=False, emoji=False, markup=False)
+    with console.pager():
+        console.out(text, highlight=False)
 
 
 def _require_agency(run: Invocation, agency: str) -> None:
@@ -187,8 +325,20 @@ def _agency_names(engine) -> dict[str, str]:
         return dict(connection.execute(select(Agency.code, Agency.name)).all())
 
 
-exempt_group = click.Group("exempt", help="Add, list and lift exemptions (always with a reason and an expiry).")
-cli.add_command(exempt_group)
+def _finding_names(engine, findings):
+    """Procedure names and masked applicants of the findings, for the workbook."""
+    from reports.workbook import FindingNames
+    from rules.publish import finding_names
+
+    with engine.connect() as connection:
+        procedures, applicants = finding_names(connection, findings)
+    return FindingNames(procedures=procedures, applicants=applicants)
+
+
+@cli.group("exempt")
+@common_options
+def exempt_group(config: str | None, verbose: bool | None) -> None:
+    """Add, list and lift exemptions (always with a reason and an expiry)."""
 
 
 @command(group=exempt_group, name="add")
@@ -196,12 +346,12 @@ cli.add_command(exempt_group)
 @click.option("--subject", metavar="CODE", help="a dossier or procedure code ...")
 @click.option("--agency", metavar="CODE", help="... or a whole agency")
 @click.option("--reason", metavar="TEXT", required=True, help="why (required)")
-@click.option("--until", metavar="DATE", required=True, type=click.DateTime(["%Y-%m-%d"]),
-              help="in force to the end of this day (required)")
+@click.option("--until", metavar="DATE", required=True, type=DAY,
+              help="in force to the end of this day, 2026-12-31 or 31/12/2026 (required)")
 @click.option("--by", "author", metavar="NAME", help="who decided (default: the user running the command)")
 @click.option("--force", is_flag=True, help="allow a subject or agency that is not in the store yet")
 def exempt_add(run: Invocation, rule_id: str, subject: str | None, agency: str | None, reason: str,
-               until: datetime, author: str | None, force: bool) -> None:
+               until: date, author: str | None, force: bool) -> None:
     """Exempt the findings of a rule for one subject or one agency, until a date."""
     import getpass
 
@@ -212,7 +362,7 @@ def exempt_add(run: Invocation, rule_id: str, subject: str | None, agency: str |
     try:
         with session_scope(run.engine) as session:
             exemption = add(session, rule=rule_id, subject=subject, agency=agency, reason=reason,
-                            until=until.date(), author=author or getpass.getuser(), now=now_local(),
+                            until=until, author=author or getpass.getuser(), now=now_local(),
                             force=force)
     except ExemptionError as exc:
         raise click.UsageError(str(exc)) from None
@@ -228,13 +378,24 @@ def exempt_list(run: Invocation) -> None:
     from monitor.terminal import render_table
     from rules.exemptions import listing, state
 
+    from monitor.terminal import UNLIMITED, is_terminal, terminal_size
+
     now = now_local()
+    names = _agency_names(run.engine)
     with session_scope(run.engine) as session:
-        rows = [(e.id, e.rule, e.subject if e.subject else f"agency {e.agency_code}", e.until.isoformat(),
+        rows = [(e.id, e.rule, e.subject if e.subject else _agency_shown(e.agency_code, names), e.until.isoformat(),
                  state(e, now), e.author, e.reason) for e in listing(session)]
-    if rows:
-        click.echo("\n".join(render_table(("id", "rule", "subject", "until", "state", "by", "reason"), rows,
-                                           right=(0,))))
+    if not rows:
+        click.echo("no exemptions yet (motcua exempt add ...)", err=True)
+        return
+    # On a terminal, as wide as it is, the reasons wrapped; elsewhere one line per exemption.
+    width = terminal_size(sys.stdout)[0] if is_terminal(sys.stdout) else UNLIMITED
+    click.echo("\n".join(render_table(("id", "rule", "subject", "until", "state", "by", "reason"), rows,
+                                       right=(0,), wrap=(6,), cut=(5,), width=width)))
+
+
+def _agency_shown(code: str, names: dict[str, str]) -> str:
+    return f"agency {code} ({names[code]})" if code in names else f"agency {code}"
 
 
 @command(group=exempt_group, name="lift")

@@ -11,6 +11,9 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+# Numbers are written one way for people everywhere, the terminal included: `2.948`, `97,4%`.
+from monitor.terminal import number, percent  # noqa: F401  (filters of the templates, and imported from here)
+
 NOT_COMPUTED = "—"
 
 
@@ -26,24 +29,10 @@ def vn_datetime(value: datetime | None) -> str:
     return f"{value:%d/%m/%Y %H:%M}"
 
 
-def number(value: int | None) -> str:
-    """Thousands grouped with dots, as Vietnamese writes them: 1.234.567."""
-    if value is None:
-        return NOT_COMPUTED
-    return f"{value:,}".replace(",", ".")
-
-
 def vnd(amount: int | None) -> str:
     if amount is None:
         return NOT_COMPUTED
     return f"{number(amount)} đ"
-
-
-def percent(rate: float | None, digits: int = 1) -> str:
-    """0.9272 -> "92,7%" (decimal comma); a rate that could not be computed is a dash."""
-    if rate is None:
-        return NOT_COMPUTED
-    return f"{rate * 100:.{digits}f}%".replace(".", ",")
 
 
 def bar_width(rate: float | None) -> int:

@@ -153,6 +153,18 @@ def _store_figures(connection: Connection, snapshot: int, period: tuple[date, da
         connection.execute(insert(ReportFigures), rows)
 
 
+def finding_names(connection: Connection, findings: Iterable) -> tuple[dict[str, str], dict[str, str]]:
+    """The procedures' names by code and the applicants' masked names by dossier code, of these
+    findings (for the workbook of `motcua audit --format xlsx`)."""
+    findings = list(findings)
+    procedures = {f.procedure for f in findings if f.procedure}
+    names = {code: name for code, name in connection.execute(select(Procedure.code, Procedure.name))
+             if code in procedures}
+    applicants, _ = _dossier_facts(connection, [f.subject for f in findings
+                                                if registry.by_id(f.rule).subject == "dossier"])
+    return names, applicants
+
+
 def _dossier_facts(connection: Connection, codes: Iterable[str]) -> tuple[dict[str, str], dict[str, int]]:
     """Masked applicant names and total fees of the dossiers, read in batches."""
     codes = sorted(set(codes))

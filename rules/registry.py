@@ -90,3 +90,10 @@ def left_out_sources(rule_id: str, running: dict[str, frozenset[str]], dossier_s
     if rule_id not in running or not by_id(rule_id).per_source:
         return frozenset()
     return frozenset(dossier_sources) - running[rule_id]
+
+
+def skipped_title(name: str) -> str:
+    """What a skipped rule (or part, `entry.missing:portal`) is, in words: its title, and the part."""
+    rule_id, _, part = name.partition(":")
+    rule = by_id(rule_id)
+    return f"{rule.title} ({rule.part_title(part)})" if part else rule.title

@@ -29,7 +29,7 @@ import click
 from monitor.config import load_settings
 from monitor.db import make_engine
 from monitor.statuses import FindingStatus
-from monitor.terminal import render_table
+from monitor.terminal import number, render_table
 from sandbox.mailcatcher import MailCatcher
 from sandbox.simulator import OneStopServer, PortalServer, generate_province, push_stream, write_tracking_books
 from reports.render import percent
@@ -56,7 +56,7 @@ def run_demo(root: Path, clock: Callable[[], datetime], *, dossiers: int, verbos
                                  now=now)
     books = write_tracking_books(province, folder / "so-theo-doi")
     click.echo(f"motcua demo in {folder}/\n"
-               f"simulated province: {dossiers:,} dossiers received since {province.start:%d/%m/%Y}, "
+               f"simulated province: {number(dossiers)} dossiers received since {province.start:%d/%m/%Y}, "
                f"{len(province.agencies)} agencies, {len(books)} tracking books")
 
     with OneStopServer(province, username=USERNAME, password=PASSWORD) as onestop, PortalServer(province) as portal, \
@@ -129,8 +129,8 @@ def _pushed(province, config: Path, environment: dict, log: Path, listen: str) -
         finally:
             receiver.send_signal(signal.SIGTERM)
             receiver.wait(timeout=RECEIVER_START_SECONDS)
-    return (f"The one-stop system pushed its stream to motcua receive: {pushed.batches:,} batches, "
-            f"{pushed.records:,} records in {seconds:.0f} s, {len(pushed.rejected):,} records refused")
+    return (f"The one-stop system pushed its stream to motcua receive: {number(pushed.batches)} batches, "
+            f"{number(pushed.records)} records in {seconds:.0f} s, {number(len(pushed.rejected))} records refused")
 
 
 def _wait_for(listen: str, receiver: subprocess.Popen) -> None:
@@ -221,16 +221,16 @@ def _motcua(args: list[str], config: Path, environment: dict, log: Path, verbose
 
 def _figures_table(figures: list[Figures]) -> str:
     headings = ("agency", "received", "resolved", "on time", "entry", "sync", "online pay")
-    rows = [(f.agency if f.agency != "*" else "* province", f"{f.received_total:,}",
-             f"{f.resolved_total:,}", percent(f.on_time_rate), percent(f.entry_rate),
+    rows = [(f.agency if f.agency != "*" else "* province", number(f.received_total),
+             number(f.resolved_total), percent(f.on_time_rate), percent(f.entry_rate),
              percent(f.sync_rate), percent(f.online_payment_rate)) for f in figures]
     return "Figures, everything received so far:\n" + _indented(render_table(headings, rows, right=range(1, 7)))
 
 
 def _rule_counts(findings: list) -> str:
     counts = Counter(f.rule for f in findings if f.status == FindingStatus.OPEN)
-    rows = [(rule, f"{n:,}", registry.by_id(rule).title) for rule, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]
-    rows.append(("total", f"{sum(counts.values()):,}", ""))
+    rows = [(rule, number(n), registry.by_id(rule).title) for rule, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]
+    rows.append(("total", number(sum(counts.values())), ""))
     return "Open breaches per rule:\n" + _indented(render_table(("rule", "open", "what it is"), rows, right=(1,)))
 
 

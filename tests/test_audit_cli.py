@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from audit_helpers import AGENCY, Store, at
 from cli_helpers import run_cli, write_config
 from monitor.models import Exemption
+from rules import registry
 
 OTHER = "000.00.16.H59"
 FINDING_KEYS = {"rule", "subject", "agency", "procedure", "detail", "status"}
@@ -130,8 +131,8 @@ def test_fail_on_breach(config, engine, capsys):
 def test_csv_holds_every_finding_with_formulas_neutralised(config, capsys):
     expected = audit_json(capsys, config, "--as-of", "2026-03-20")["findings"]
     code, out, _ = run_cli(capsys, "audit", "--config", config, "--as-of", "2026-03-20", "--format", "csv")
-    assert code == 0
-    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and out.startswith("\ufeffrule,subject,agency,procedure,due_date,")  # a BOM, for Excel
+    rows = list(csv.DictReader(io.StringIO(out.removeprefix("\ufeff"))))
     assert [(r["rule"], r["subject"].removeprefix("'")) for r in rows] == [(f["rule"], f["subject"]) for f in expected]
     by_subject = {r["subject"]: r for r in rows}
     assert "'=HYPERLINK(\"http://x\")" in by_subject
@@ -143,18 +144,24 @@ def test_csv_holds_every_finding_with_formulas_neutralised(config, capsys):
     assert not any(value.startswith(("=", "+", "-", "@")) for row in rows for value in row.values())
 
 
-def test_xlsx_has_the_findings_and_the_statistics_form(config, capsys, tmp_path):
+def test_xlsx_has_the_statistics_form_and_the_findings(config, capsys, tmp_path):
     path = tmp_path / "audit.xlsx"
     code, out, _ = run_cli(capsys, "audit", "--config", config, "--from", "2026-03-02", "--to", "2026-03-20",
                            "--format", "xlsx", "--output", str(path))
     assert (code, out) == (0, "")
     expected = audit_json(capsys, config, "--from", "2026-03-02", "--to", "2026-03-20")
     workbook = load_workbook(path)
-    assert workbook.sheetnames == ["Vi phạm", "Thống kê"]
+    assert workbook.sheetnames == ["Thống kê", "Vi phạm"]
     findings = list(workbook["Vi phạm"].iter_rows(values_only=True))
-    assert findings[0][:2] == ("rule", "subject")
-    assert [(r[0], r[1].removeprefix("'")) for r in findings[1:]] == [(f["rule"], f["subject"])
-                                                                      for f in expected["findings"]]
+    assert findings[0][:4] == ("STT", "Quy tắc", "Mã hồ sơ", "Cơ quan")
+    # Every finding, each once: a dossier's code in "Mã hồ sơ", a procedure's in "Thủ tục" (with its name).
+    assert len(findings) == len(expected["findings"]) + 1
+    for found in expected["findings"]:
+        rule = registry.by_id(found["rule"])
+        if rule.subject == "dossier":
+            assert sum((row[1], (row[2] or "").removeprefix("'")) == (rule.title, found["subject"]) for row in findings) == 1
+        else:
+            assert sum(row[1] == rule.title and row[2] is None and found["subject"] in row[4] for row in findings) == 1
     cells = [c for row in workbook["Vi phạm"].iter_rows() for c in row if isinstance(c.value, str)]
     assert all(c.data_type == "s" and not c.value.startswith(("=", "+", "-", "@")) for c in cells)
     form = list(workbook["Thống kê"].iter_rows(values_only=True))
@@ -173,8 +180,12 @@ def test_xlsx_has_the_findings_and_the_statistics_form(config, capsys, tmp_path)
 def test_table_for_people(config, capsys):
     code, out, _ = run_cli(capsys, "audit", "--config", config, "--as-of", "2026-03-20", "--format", "table")
     assert code == 0
+    assert "Nhận" in out and "Đã GQ" in out and "Đúng hạn" in out and "Mọi cột: --wide" in out
+    assert "ontime.late — Hồ sơ giải quyết quá hạn (1)" in out and "000.00.31.H59-260302-0001" in out
+    assert "None" not in out
+    code, out, _ = run_cli(capsys, "audit", "--config", config, "--as-of", "2026-03-20", "--format", "table", "--wide")
+    assert code == 0
     assert "Tiếp nhận" in out and "Đang giải quyết" in out and "Tỷ lệ đúng hạn" in out
-    assert "ontime.late (1)" in out and "000.00.31.H59-260302-0001" in out
 
 
 def test_output_to_a_file(config, capsys, tmp_path):

@@ -100,7 +100,8 @@ def test_cli_add_list_and_lift(store, database_url, tmp_path, capsys):
     ["--rule", "ontime.late", "--subject", "X", "--reason", "", "--until", "2099-12-31"],       # empty reason
     ["--rule", "no.such.rule", "--subject", "X", "--reason", "r", "--until", "2099-12-31"],
     ["--rule", "ontime.late", "--reason", "r", "--until", "2099-12-31"],                        # no target
-    ["--rule", "ontime.late", "--subject", "X", "--reason", "r", "--until", "31/12/2099"],
+    ["--rule", "ontime.late", "--subject", "X", "--reason", "r", "--until", "31-12-2099"],
+    ["--rule", "ontime.late", "--subject", "X", "--reason", "r", "--until", "31/13/2099"],
 ])
 def test_cli_add_refuses_bad_exemptions_as_usage_errors(engine, database_url, tmp_path, capsys, arguments):
     config = write_config(tmp_path, database_url)

@@ -28,6 +28,7 @@ from monitor.statuses import RunStatus
 from monitor.scheduler import outbox_job
 from nightly_support import FORMULA_CODE, HEALTH, MARKUP_CODE, RECIPIENTS, World, motcua, received_by, simulated_world
 from reports.workbook import FINDINGS_SHEET, FORM_COLUMNS, FORM_SHEET
+from rules import registry
 from rules.audit import run_audit
 
 NOW = datetime(2026, 3, 31, 2, 0)       # a Tuesday at 02:00: the nightly run reports Monday 30/03
@@ -104,8 +105,10 @@ def test_the_attached_workbook_holds_the_audits_open_breaches_and_figures(world,
     findings = [row for row in workbook[FINDINGS_SHEET].iter_rows(min_row=2, values_only=True)]
     expected = [f for f in now.open_findings if f.agency == HEALTH]
     assert len(findings) == len(expected) > 0
-    assert sorted((row[0], row[1]) for row in findings) == sorted(
-        (f.rule, "'" + f.subject if f.subject.startswith("=") else f.subject) for f in expected)
+    # (the rule's title, the dossier's code, or the procedure's in "Thủ tục")
+    assert sorted((row[1], row[2] or row[4]) for row in findings) == sorted(
+        (registry.by_id(f.rule).title, ("'" + f.subject if f.subject.startswith("=") else f.subject)
+         if registry.by_id(f.rule).subject == "dossier" else f.procedure) for f in expected)
     [figures] = [f for f in yesterday.figures if f.agency == HEALTH]
     form = workbook[FORM_SHEET]
     [health_row] = [row for row in form.iter_rows(values_only=True) if row[1] and HEALTH in str(row[1])]

@@ -58,7 +58,7 @@ def test_the_workbook_keeps_a_code_with_control_characters(hostile, database_url
                            "--output", str(path))
 
     assert code == 0, err
-    subjects = {row[1] for row in load_workbook(path)["Vi phạm"].iter_rows(min_row=2, values_only=True)}
+    subjects = {row[2] for row in load_workbook(path)["Vi phạm"].iter_rows(min_row=2, values_only=True)}  # Mã hồ sơ
     # The forbidden characters are shown as their control pictures, the rest of the code kept.
     assert {"000.00.31.H59-260302-␋0001", "␛[31m000.00.31.H59-260302-0002"} <= subjects
 
@@ -104,7 +104,7 @@ def test_report_dry_run_and_site_come_out(hostile, database_url, tmp_path, capsy
     assert head["Subject"].startswith("[Giám sát một cửa] Sở Tư pháp Bcc: ke-gian@example.com: báo cáo ")
     [attachment] = head.iter_attachments()
     workbook = load_workbook(io.BytesIO(attachment.get_content()))
-    assert "␛[31m000.00.31.H59-260302-0002" in {row[1] for row in workbook["Vi phạm"].iter_rows(values_only=True)}
+    assert "␛[31m000.00.31.H59-260302-0002" in {row[2] for row in workbook["Vi phạm"].iter_rows(values_only=True)}
     assert "\x1b" not in out
 
 

@@ -371,7 +371,7 @@ def test_report_output_writes_a_static_site_with_a_page_per_agency(world, tmp_pa
     health = (site / f"don-vi-{HEALTH}.html").read_text(encoding="utf-8")
     assert "Sở Y tế" in health and 'href="index.html"' in health and "&lt;script&gt;" in health
     [workbook] = site.glob("*.xlsx")
-    assert openpyxl.load_workbook(workbook).sheetnames == ["Vi phạm", "Thống kê"]
+    assert openpyxl.load_workbook(workbook).sheetnames == ["Thống kê", "Vi phạm"]
 
 
 def test_report_send_does_nothing_while_a_nightly_run_holds_the_lock(world):

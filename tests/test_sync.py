@@ -132,7 +132,10 @@ def test_a_failed_source_fails_the_sync_with_exit_3_and_the_others_still_run(tmp
             main(["sync", "--config", str(settings.path)])
 
     assert exited.value.code == EXIT_SOURCE_FAILED
-    output = capsys.readouterr().out
+    captured = capsys.readouterr()
+    output = captured.out
+    # The retries in one line per source, not a warning per retry.
+    assert "cong-dvc: 2 retries (HTTP 50" in output and "retry 1 of 2" not in captured.err
     # The summary: its headings, a rule under them, then a row per source.
     assert set(output.splitlines()[1]) <= {"─", " "}
     assert output.splitlines()[2].split()[:3] == ["cong-dvc", "portal_html", "failed"]
@@ -208,7 +211,7 @@ def test_a_run_stopped_by_an_exception_is_recorded_as_failed(tmp_path, engine, d
         settings = write_settings(tmp_path, database_url, [onestop_source(serve(stack, province)[0])])
 
         class Interrupting(TerminalProgress):
-            def advanced(self, source, counts, expected):
+            def advanced(self, source, counts, expected, position=None):
                 raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt):
