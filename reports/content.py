@@ -23,7 +23,7 @@ from monitor.statuses import FindingStatus
 from reports.links import Links
 from reports.periods import ReportPeriod, recent_periods
 from reports.render import vn_datetime
-from reports.workbook import write_workbook
+from reports.workbook import FindingNames, write_workbook
 from rules import registry
 from rules.audit import AuditFinding, AuditResult
 from rules.figures import FIGURE_NAMES, Figures
@@ -405,14 +405,14 @@ class ReportBuilder:
         """The attachment: the open breaches now and the statistics form of the period, for one
         agency or (without `agency`) for the province and every agency."""
         audit = self.period_audit(period)
-        attached = replace(
-            audit,
-            findings=[_audit_finding(f) for f in self.findings
-                      if f.status == FindingStatus.OPEN and (agency is None or f.agency == agency)],
-            figures=[f for f in audit.figures if agency is None or f.agency == agency],
-        )
+        stored = [f for f in self.findings if f.status == FindingStatus.OPEN and (agency is None or f.agency == agency)]
+        attached = replace(audit, findings=[_audit_finding(f) for f in stored],
+                           figures=[f for f in audit.figures if agency is None or f.agency == agency])
+        # The published findings carry the procedure's name and the applicant, already masked.
+        names = FindingNames(procedures={f.procedure: f.procedure_name for f in stored if f.procedure_name},
+                             applicants={f.subject: f.applicant for f in stored if f.applicant})
         data = io.BytesIO()
-        write_workbook(attached, data, agency_names=self._agency_names)
+        write_workbook(attached, data, agency_names=self._agency_names, names=names)
         return data.getvalue()
 
     def agencies(self, period: ReportPeriod) -> list[str]:

@@ -15,14 +15,14 @@ from datetime import date, datetime, timedelta
 
 import openpyxl
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from monitor import runlock
 from monitor.clock import now_local
 from monitor.config import load_settings
 from monitor.db import init_schema, make_engine, session_scope
 from sandbox.mailcatcher import MailCatcher
-from monitor.models import Dossier, NightlyRun, OutboxMessage
+from monitor.models import Dossier, NightlyRun, OutboxMessage, Procedure
 from monitor.pipeline import run_nightly
 from monitor.statuses import RunStatus
 from monitor.scheduler import outbox_job
@@ -92,6 +92,11 @@ def test_each_recipient_gets_one_message_with_text_html_and_the_workbook(world, 
         ["sync", "ok"], ["audit", "ok"], ["report", "ok"], ["send", "ok"]]
 
 
+def procedure_code(cell: str) -> str:
+    """The code in "Thủ tục": `Name (code)`, or the code alone when the catalogue has no name."""
+    return cell[cell.rindex("(") + 1:-1] if cell.endswith(")") else cell
+
+
 def test_the_attached_workbook_holds_the_audits_open_breaches_and_figures(world, store):
     settings = settings_of(world, store)
     run_nightly(store, settings, clock)
@@ -105,10 +110,14 @@ def test_the_attached_workbook_holds_the_audits_open_breaches_and_figures(world,
     findings = [row for row in workbook[FINDINGS_SHEET].iter_rows(min_row=2, values_only=True)]
     expected = [f for f in now.open_findings if f.agency == HEALTH]
     assert len(findings) == len(expected) > 0
-    # (the rule's title, the dossier's code, or the procedure's in "Thủ tục")
-    assert sorted((row[1], row[2] or row[4]) for row in findings) == sorted(
+    # (the rule's title, the dossier's code, or the procedure's in "Thủ tục", after its name)
+    assert sorted((row[1], row[2] or procedure_code(row[4])) for row in findings) == sorted(
         (registry.by_id(f.rule).title, ("'" + f.subject if f.subject.startswith("=") else f.subject)
          if registry.by_id(f.rule).subject == "dossier" else f.procedure) for f in expected)
+    with Session(store) as session:
+        names = dict(session.exec(select(Procedure.code, Procedure.name)).all())
+    assert {row[4] for row in findings if row[4]} == {f"{names[f.procedure]} ({f.procedure})" if names.get(f.procedure)
+                                                      else f.procedure for f in expected if f.procedure}
     [figures] = [f for f in yesterday.figures if f.agency == HEALTH]
     form = workbook[FORM_SHEET]
     [health_row] = [row for row in form.iter_rows(values_only=True) if row[1] and HEALTH in str(row[1])]
