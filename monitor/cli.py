@@ -120,10 +120,14 @@ def _moment(text: str | None) -> datetime | None:
               help="default: table on a terminal, json otherwise")
 @click.option("--output", metavar="PATH", type=click.Path(dir_okay=False), help="write here instead of stdout")
 @click.option("--fail-on-breach", is_flag=True, help="exit 1 when any finding is open (not exempted)")
+@click.option("--index-detail", is_flag=True,
+              help="with --from/--to: list the dossiers that cost the national index points, each with why "
+                   "(csv: those dossiers instead of the findings)")
 def audit(run: Invocation, as_of: str | None, date_from: datetime | None, date_to: datetime | None,
           agency: str | None, rule_id: str | None, output_format: str | None, output: str | None,
-          fail_on_breach: bool) -> int:
-    """Evaluate the rules on what is in the database; print findings and figures."""
+          fail_on_breach: bool, index_detail: bool) -> int:
+    """Evaluate the rules on what is in the database; print findings, figures and, for a period,
+    the national index."""
     from monitor.clock import now_local
     from reports.audit_output import write_csv, write_json, write_table
     from rules.audit import run_audit
@@ -135,6 +139,8 @@ def audit(run: Invocation, as_of: str | None, date_from: datetime | None, date_t
         raise click.UsageError("--from and --to go together")
     if date_from is not None and date_from > date_to:
         raise click.UsageError("--from is after --to")
+    if index_detail and date_to is None:
+        raise click.UsageError("--index-detail needs a period (--from and --to): the index is computed per period")
     if rule_id is not None and rule_id not in registry.rule_ids():
         raise click.BadParameter(f"{rule_id!r} is not a rule; the rules are: {', '.join(registry.rule_ids())}",
                                  param_hint="--rule")
@@ -151,7 +157,8 @@ def audit(run: Invocation, as_of: str | None, date_from: datetime | None, date_t
     now = now_local()
     period = (date_from.date(), date_to.date()) if date_to is not None else None
     moment = _moment(as_of) or (datetime.combine(period[1], time(23, 59, 59)) if period else now)
-    result = run_audit(run.engine, run.settings, as_of=moment, now=now, period=period, agency=agency, rule=rule_id)
+    result = run_audit(run.engine, run.settings, as_of=moment, now=now, period=period, agency=agency, rule=rule_id,
+                       index_detail=index_detail)
     for stale in result.stale:
         _say(f"warning: source {stale['source']} is stale ({stale['reason']}); skipped: "
              f"{', '.join(stale['skipped_rules'])}", err=True)
