@@ -129,13 +129,12 @@ class IndexRow:
                             "on_time_for_index_late_in_law": self.on_time_for_index_late_in_law}}
 
     @classmethod
-    def from_json(cls, value: Mapping[str, Any]) -> IndexRow:
-        """The row its to_json() gave (the reports read the stored index back this way)."""
-        gap = value.get("law_gap") or {}
-        return cls(agency=value["agency"],
-                   scores={i: Score(**value[i]) for i in INDICATOR_IDS if i in value},
-                   law_on_time_rate=gap.get("on_time_rate"),
-                   on_time_for_index_late_in_law=gap.get("on_time_for_index_late_in_law"))
+    def from_stored(cls, row: Any) -> IndexRow:
+        """The row the audit stage stored (a `report_index` row: monitor.models.ReportIndex), as
+        the reports read it back."""
+        return cls(agency=row.agency, scores={i: Score(**row.indicators[i]) for i in INDICATOR_IDS if i in row.indicators},
+                   law_on_time_rate=row.law_on_time_rate,
+                   on_time_for_index_late_in_law=row.on_time_for_index_late_in_law)
 
 
 # Why a dossier costs points (machine codes; the table shows REASON_LABELS).
