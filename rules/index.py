@@ -132,8 +132,8 @@ class IndexRow:
     def from_stored(cls, row: Any) -> IndexRow:
         """The row the audit stage stored (a `report_index` row: monitor.models.ReportIndex), as
         the reports read it back."""
-        return cls(agency=row.agency, scores={i: Score(**row.indicators[i]) for i in INDICATOR_IDS if i in row.indicators},
-                   law_on_time_rate=row.law_on_time_rate,
+        scores = {i: Score(**row.indicators[i]) for i in INDICATOR_IDS if i in row.indicators}
+        return cls(agency=row.agency, scores=scores, law_on_time_rate=row.law_on_time_rate,
                    on_time_for_index_late_in_law=row.on_time_for_index_late_in_law)
 
 

@@ -500,3 +500,213 @@ def test_the_audit_stage_stores_the_index_of_each_report_period(store, engine):
     assert [IndexRow.from_stored(r) for r in stored[3:]] == store.audit(end_of_day(20), period=week).index
     assert (stored[2].points_total, stored[2].max_total, stored[2].on_time_for_index_late_in_law) == (
         audit(store).index[-1].points_total, 32, 1)
+
+
+# An independent computation on a simulated province ------------------------------------------------
+#
+# The province's one-stop system pushes the national sync stream (captured as files) and its portal
+# serves the catalogue and the list of synchronised dossiers; `motcua sync` reads both. The index is
+# then computed here in plain Python from what the sources say (the stream's final records and
+# steps, the portal's list as the province holds it, the catalogue as synced), clause by clause of
+# rules.md, and must equal the audit's to the last bit. The legal due dates of the gap come from the
+# Python reference of the law (rules.due_reference), not from the audit's SQL.
+
+SIMULATED_PERIOD = (date(2026, 2, 2), date(2026, 3, 13))
+DEFAULTS = {"idx_1_4_sync": (6, 1.0), "idx_2_1_on_time": (20, 1.0), "idx_3_3_online": (6, 0.5),
+            "idx_3_6_payment": (6, 1.0), "idx_4_1_e_result": (6, 1.0), "idx_4_2_digitised": (4, 0.8),
+            "idx_4_3_reuse": (2, 0.8)}
+
+
+def stamp(text: str | None) -> datetime | None:
+    return datetime.strptime(text, "%Y%m%d%H%M%S") if text else None
+
+
+def expected_index(province, catalogue: dict, period: tuple[date, date]) -> list[dict]:
+    from collections import Counter, defaultdict
+
+    from monitor.calendar import WorkingCalendar
+    from monitor.time_limits import TimeLimit, TimeLimitKind
+    from rules.due_reference import SupplementRequest, effective_due_date, legal_due_date
+    from sandbox.simulator import final_records, final_steps
+
+    start, end = period
+    as_of = end_of_day(end.day, month=end.month)
+    calendar = WorkingCalendar()
+    dossiers = {d.code: d for d in province.dossiers}
+    steps = defaultdict(list)
+    for step in final_steps(province):
+        steps[step["MaHoSo"]].append((stamp(step["ThoiDiemXuLy"]), int(step["TrangThai"])))
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for code, record in final_records(province).items():
+        received = stamp(record["NgayTiepNhan"])
+        if received is None or received > as_of:
+            continue
+        status = int(record["TrangThaiHoSo"])
+        appointment = stamp(record["NgayHenTra"])
+        if status in (9, 10):
+            ended = stamp(record["NgayKetThucXuLy"]) or stamp(record["NgayTra"])
+        elif status in (3, 7, 8):
+            ended = (stamp(record["NgayTuChoi"]) or stamp(record["NgayKetThucXuLy"])
+                     or max((at for at, s in steps[code] if s == status), default=None))
+        else:
+            ended = None
+        in_no_figure = status in (3, 7, 8, 9, 10) and ended is None
+        resolved = ended is not None and ended <= as_of
+        ended_on = max(ended.date(), received.date()) if ended else None
+        started = start <= received.date() <= end
+        in_progress = not in_no_figure and not resolved
+        if not (started or in_progress or (ended_on is not None and ended_on >= start)):
+            continue
+        counted = not in_no_figure and (started or not (resolved and ended_on < start))
+        # Supplement requests: the listed ones, else each status-5 step (sources.md section 4).
+        listed = [(stamp(r["NgayBoSung"]), stamp(r["NgayTiepNhanBoSung"]))
+                  for r in record["DanhSachHoSoBoSung"] if r["NgayBoSung"]]
+        if not listed:
+            ordered = sorted(steps[code])
+            listed = [(at, next((later for later, s in ordered if later > at and s != 5), None))
+                      for at, s in ordered if s == 5]
+        made = [(asked, answer) for asked, answer in listed if asked <= as_of]
+        answered = [(asked, answer) for asked, answer in made if answer is not None and answer <= as_of]
+        # The legal due date D (and D' for the law's state), from the catalogue as synced.
+        procedure = catalogue.get(record["MaTTHC"].partition(".000.")[0])
+        limit = None
+        if procedure is not None and procedure[1] not in (None, "unknown"):
+            kind = TimeLimitKind(procedure[1])
+            limit = TimeLimit(kind, None if kind is TimeLimitKind.SAME_DAY else procedure[2])
+        legal = legal_due_date(calendar, limit, received, appointment)
+        # 2.1: the end, the supplement time subtracted, against NgayHenTra (else the end of D).
+        if len(made) > 1:
+            on_time = False
+        else:
+            if resolved:
+                moment = ended
+            elif len(made) == 1 and not answered:
+                moment = made[0][0]
+            else:
+                moment = as_of
+            moment -= sum((max(answer - asked, timedelta(0)) for asked, answer in answered), timedelta(0))
+            if appointment is not None:
+                on_time = moment <= appointment
+            elif legal is not None:
+                on_time = moment.date() <= legal
+            else:
+                on_time = True
+        # The law's state, for the gap: late (9, 10 finished after D') or overdue at T.
+        law_late = law_on_time = False
+        if legal is not None and not in_no_figure:
+            effective = effective_due_date(calendar, legal, [SupplementRequest(a, b) for a, b in listed], as_of)
+            if resolved and status in (9, 10):
+                law_late = ended.date() > effective.due_date
+            elif not resolved:
+                law_late = as_of.date() > effective.due_date and not effective.paused
+        if resolved and ended_on >= start:
+            law_on_time = status in (3, 7, 8) or legal is None or ended.date() <= effective.due_date
+        padded = law_late and appointment is not None and appointment.date() > legal
+        fees = record["DanhSachLePhi"]
+        fee_bearing = procedure is not None and procedure[0] == "fee_bearing"
+        zero_fees = bool(fees) and all(int(fee["Gia"]) == 0 for fee in fees)
+        electronic = any((r["DuongDanTepTinKetQua"] or "").strip() for r in record["DanhSachGiayToKetQua"])
+        digitised = (record["HoSoCoThanhPhanSoHoa"] == "1"
+                     or any(f["DuocSoHoa"] == "1" for f in record["TaiLieuNop"]))
+        finished = status in (9, 10) and resolved
+        terms = {
+            "started": started,
+            "synced": started and dossiers[code].on_portal,
+            "online": started and (record["KenhThucHien"] or "1") == "2",
+            "counted": counted,
+            "on_time": counted and on_time,
+            "padded": counted and on_time and padded,
+            "fees_due": started and fee_bearing and not zero_fees,
+            "paid_online": (started and fee_bearing and not zero_fees
+                            and record.get("DuocThanhToanTrucTuyen") in ("1", "2")),
+            "results_due": finished and ended_on >= start,
+            "e_results": finished and ended_on >= start and electronic,
+            "stream_started": started,
+            "digitised": started and digitised and (not finished or electronic),
+            "reused": started and any(f["DuocTaiSuDung"] == "1" for f in record["TaiLieuNop"]),
+            "resolved_in_period": resolved and ended_on >= start,
+            "law_on_time": law_on_time,
+        }
+        counts[dossiers[code].agency].update(name for name, counts_it in terms.items() if counts_it)
+    counts["*"] = sum(counts.values(), Counter())
+
+    def rate(numerator: int, denominator: int) -> float | None:
+        return numerator / denominator if denominator else None
+
+    rows = []
+    for agency in sorted(set(counts) - {"*"}) + ["*"]:
+        c = counts[agency]
+        sync, online = rate(c["synced"], c["started"]), rate(c["online"], c["started"])
+        rates = {"idx_1_4_sync": sync, "idx_2_1_on_time": rate(c["on_time"], c["counted"]),
+                 "idx_3_3_online": None if online is None else online * sync,
+                 "idx_3_6_payment": rate(c["paid_online"], c["fees_due"]),
+                 "idx_4_1_e_result": rate(c["e_results"], c["results_due"]),
+                 "idx_4_2_digitised": rate(c["digitised"], c["stream_started"]),
+                 "idx_4_3_reuse": rate(c["reused"], c["stream_started"])}
+        row = {"agency": agency}
+        for name, value in rates.items():
+            maximum, full_at = DEFAULTS[name]
+            row[name] = {"rate": value, "points": None if value is None else maximum * min(1.0, value / full_at),
+                         "max": maximum}
+        computed = [row[name] for name in rates if row[name]["rate"] is not None]
+        row["points_total"] = sum(s["points"] for s in computed) if computed else None
+        row["max_total"] = sum(s["max"] for s in computed)
+        row["law_gap"] = {"on_time_rate": rate(c["law_on_time"], c["resolved_in_period"]),
+                          "on_time_for_index_late_in_law": c["padded"]}
+        rows.append(row)
+    return rows
+
+
+def write_final_stream(province, path: Path) -> None:
+    """The stream as a log of a sender that sends each dossier as it stands and then its steps, in
+    bodies of an agency each (a receiver ends with the same records as with the round-by-round
+    stream, sandbox.simulator.stream, in a tenth of the time: the tests stay quick)."""
+    from collections import defaultdict
+
+    from sandbox.simulator import final_records, final_steps
+
+    agencies = {d.code: d.agency for d in province.dossiers}
+    records, steps = defaultdict(list), defaultdict(list)
+    for code, record in final_records(province).items():
+        records[agencies[code]].append(record)
+    for step in final_steps(province):
+        steps[agencies[step["MaHoSo"]]].append(step)
+    path.parent.mkdir(parents=True)
+    with path.open("w", encoding="utf-8") as log:
+        for service, bodies in ((DOSSIERS, records), ("CapNhatTienDoHoSoMC", steps)):
+            for agency, data in sorted(bodies.items()):
+                log.write(json.dumps({"session": "s", "service": service, "madonvi": agency, "isUpdating": "False",
+                                      "data": data}, ensure_ascii=False) + "\n")
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    from sync_support import small_province
+
+    return small_province(seed=1, dossiers=400)
+
+
+def test_an_independent_computation_on_a_simulated_province_equals_the_audit_s_index(
+        simulated, engine, database_url, tmp_path):
+    from connectors.sync import sync_sources
+    from monitor.models import Procedure
+    from sandbox.simulator import PortalServer
+    from sync_support import clock, portal_source, write_settings
+
+    write_final_stream(simulated, tmp_path / "logs" / "dvcqg.jsonl")
+    with PortalServer(simulated) as portal:
+        settings = write_settings(tmp_path, database_url, [
+            {"name": "luong", "kind": "dvcqg_stream", "path": "logs/*.jsonl"}, portal_source(portal.url)])
+        outcomes = sync_sources(engine, settings, clock)      # what `motcua sync` runs
+    assert [(o.source, o.status, o.counts.rejected) for o in outcomes] == [("luong", "ok", 0), ("cong-dvc", "ok", 0)]
+    with engine.connect() as connection:
+        catalogue = {row.code: (row.fee_status, row.time_limit_kind, row.time_limit_amount)
+                     for row in connection.execute(select(Procedure.__table__))}
+    expected = expected_index(simulated, catalogue, SIMULATED_PERIOD)
+    end = SIMULATED_PERIOD[1]
+    result = Store(engine).audit(end_of_day(end.day, month=end.month), period=SIMULATED_PERIOD)
+    assert [row.to_json() for row in result.index] == expected
+    # The province is varied enough for that to say something.
+    totals = expected[-1]
+    assert all(totals[name]["rate"] not in (None, 0.0, 1.0) for name in INDICATOR_IDS)
+    assert totals["law_gap"]["on_time_for_index_late_in_law"] > 0
