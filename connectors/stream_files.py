@@ -47,7 +47,8 @@ class StreamFileConnector(Connector):
         paths = sorted((Path(p) for p in glob.glob(self.source.path, recursive=True)),
                        key=lambda p: p.relative_to(root).as_posix())
         failures = []
-        for path in (p for p in paths if p.is_file()):
+        files = [p for p in paths if p.is_file()]
+        for number, path in enumerate(files, start=1):
             name = path.relative_to(root).as_posix()
             try:
                 content = path.read_bytes()
@@ -65,6 +66,9 @@ class StreamFileConnector(Connector):
             if not bodies:
                 bodies = [StreamBatch(DOSSIERS, [], where=name)]
             bodies[-1].bookkeeping.append(applied)
+            for body in bodies:
+                body.position = (number - 1, len(files))
+            bodies[-1].position = (number, len(files))
             yield from bodies
         if failures:
             raise SourceError(f"{len(failures)} of {len(paths)} files could not be read: " + "; ".join(failures))

@@ -61,6 +61,7 @@ class StreamBatch:
     refused: list[tuple[str | None, str]] = field(default_factory=list)  # (MaHoSo, reason), for the answer
     notices: list[str] = field(default_factory=list)
     expected: int | None = None
+    position: tuple[int, int] | None = None                 # (files read, files in all), for the progress
 
 
 class StreamLoader:

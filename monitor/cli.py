@@ -215,10 +215,14 @@ def _moment(text: str | None) -> datetime | None:
 @click.option("--wide", is_flag=True, help="table: every column, however wide (default: fit 80 columns)")
 @click.option("--all", "every_finding", is_flag=True,
               help="table on a terminal: list every finding (through a pager) instead of the counts")
+@click.option("--index-detail", is_flag=True,
+              help="with --from/--to: list the dossiers that cost the national index points, each with why "
+                   "(csv: those dossiers instead of the findings)")
 def audit(run: Invocation, as_of: str | None, date_from: date | None, date_to: date | None,
           agency: str | None, rule_id: str | None, output_format: str | None, output: str | None,
-          fail_on_breach: bool, wide: bool, every_finding: bool) -> int:
-    """Evaluate the rules on what is in the database; print findings and figures."""
+          fail_on_breach: bool, wide: bool, every_finding: bool, index_detail: bool) -> int:
+    """Evaluate the rules on what is in the database; print findings, figures and, for a period,
+    the national index."""
     from monitor.clock import now_local
     from reports.audit_output import write_csv, write_json
     from rules.audit import run_audit
@@ -230,6 +234,8 @@ def audit(run: Invocation, as_of: str | None, date_from: date | None, date_to: d
         raise click.UsageError("--from and --to go together")
     if date_from is not None and date_from > date_to:
         raise click.UsageError("--from is after --to")
+    if index_detail and date_to is None:
+        raise click.UsageError("--index-detail needs a period (--from and --to): the index is computed per period")
     if rule_id is not None and rule_id not in registry.rule_ids():
         raise click.BadParameter(f"{rule_id!r} is not a rule; the rules are: {', '.join(registry.rule_ids())}",
                                  param_hint="--rule")
@@ -246,7 +252,8 @@ def audit(run: Invocation, as_of: str | None, date_from: date | None, date_to: d
     now = now_local()
     period = (date_from, date_to) if date_to is not None else None
     moment = _moment(as_of) or (datetime.combine(period[1], time(23, 59, 59)) if period else now)
-    result = run_audit(run.engine, run.settings, as_of=moment, now=now, period=period, agency=agency, rule=rule_id)
+    result = run_audit(run.engine, run.settings, as_of=moment, now=now, period=period, agency=agency, rule=rule_id,
+                       index_detail=index_detail)
     for stale in result.stale:
         _say(f"warning: source {stale['source']} is stale ({stale['reason']}); skipped: "
              f"{', '.join(stale['skipped_rules'])}", err=True)

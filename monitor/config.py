@@ -7,6 +7,7 @@ it when it is needed.
 """
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -100,6 +101,9 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     recipients: tuple[Recipient, ...] = ()
     report: ReportSettings = field(default_factory=ReportSettings)
+    # What config [index] gives, by indicator: {"max": N, "full_at": R}, either key left out for
+    # its default (rules.index).
+    index: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def source(self, name: str) -> SourceSettings:
         for source in self.sources:
@@ -192,7 +196,7 @@ class _Reader:
         return tuple(values)
 
     def settings(self, raw: dict) -> Settings:
-        self.table(raw, "", ("database", "calendar", "rules", "sources", "schedule", "mail", "recipients", "report"))
+        self.table(raw, "", ("database", "calendar", "rules", "sources", "schedule", "mail", "recipients", "report", "index"))
         database = self.table(raw.get("database", {}), "database", ("url",))
         url = self.typed(database, "database", "url", str, "sqlite:///var/motcua.db")
         sources = self.typed(raw, "", "sources", list, [])
@@ -207,6 +211,7 @@ class _Reader:
             mail=self.mail(raw.get("mail", {})),
             recipients=tuple(self.recipient(r, i) for i, r in enumerate(recipients)),
             report=self.report(raw.get("report", {})),
+            index=self.index(raw.get("index", {})),
         )
         names = [s.name for s in settings.sources]
         for name in names:
@@ -270,6 +275,26 @@ class _Reader:
         known = parameters()
         self.table(raw, key, tuple(known))
         return {name: self.parameter(raw, key, name, known[name].kind) for name in raw}
+
+    def index(self, raw: dict) -> dict[str, dict[str, float]]:
+        """[index]: per indicator of the national index, `{ max = N, full_at = R }` (each optional).
+        The keys are the indicators rules.index declares, asked of the rules' registry here, as
+        [rules] asks it for the parameters."""
+        from rules.registry import index_indicators
+
+        key = "index"
+        self.table(raw, key, index_indicators())
+        given: dict[str, dict[str, float]] = {}
+        for name, setting in raw.items():
+            where = f"{key}.{name}"
+            self.table(setting, where, ("max", "full_at"))
+            values = {part: self.typed(setting, where, part, (int, float)) for part in setting}
+            if "max" in values and not (math.isfinite(values["max"]) and values["max"] > 0):
+                raise self.fail(f"{where}.max", f"must be a positive number, not {values['max']!r}")
+            if "full_at" in values and not (0 < values["full_at"] <= 1):
+                raise self.fail(f"{where}.full_at", f"must be a rate in (0, 1], not {values['full_at']!r}")
+            given[name] = values
+        return given
 
     def parameter(self, raw: dict, key: str, name: str, kind: type) -> Any:
         """A value of [rules] of the kind its parameter takes."""

@@ -411,3 +411,20 @@ class ReportFigures(SQLModel, table=True):
     entry_rate: float | None = None
     sync_rate: float | None = None
     online_payment_rate: float | None = None
+
+
+class ReportIndex(SQLModel, table=True):
+    """The national index (rules.index) of one agency (or "*") for a report period, as the audit's
+    JSON gives it: `indicators` holds each indicator's {"rate", "points", "max"} by its id (a new
+    indicator needs no migration); beside them the totals and the gap to the law."""
+    __tablename__ = "report_index"
+    id: int | None = Field(default=None, primary_key=True)      # the audit's order: agencies, then "*"
+    snapshot_id: int = Field(foreign_key="report_snapshot.id", index=True, ondelete="CASCADE")
+    period_start: date
+    period_end: date
+    agency: str = Field(max_length=64)
+    indicators: dict = Field(sa_column=Column(JSON, nullable=False))
+    points_total: float | None = None                            # of the indicators computed; null: none
+    max_total: float                                             # their maxima
+    law_on_time_rate: float | None = None                        # on_time_rate of the legal figures
+    on_time_for_index_late_in_law: int | None = None             # padded appointments (null: 2.1 not computed)

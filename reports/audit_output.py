@@ -1,4 +1,5 @@
-"""`motcua audit` output: json (interface.md), csv (the findings), and a table for people.
+"""`motcua audit` output: json (interface.md), csv (the findings, or with --index-detail the
+dossiers that cost the national index points), and a table for people.
 
 JSON and CSV are machine formats (their field names never change; CSV starts with a byte-order
 mark for Excel); the table is for people, in Vietnamese, its numbers written as people write them
@@ -26,6 +27,7 @@ from rules import registry
 from rules.audit import AuditFinding, AuditResult, finding_json
 from rules.base import Rule
 from rules.figures import COUNTS, PROVINCE, RATES, Figures
+from rules.index import INDICATORS, REASON_LABELS, IndexDossier, IndexRow
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 JSON_SLICE = 10_000
@@ -34,6 +36,9 @@ FINDING_COLUMNS = ("rule", "subject", "agency", "procedure", "due_date", "days_l
                    "first_seen", "detail")
 
 BOM = "\ufeff"
+
+INDEX_DETAIL_COLUMNS = ("agency", "subject", "procedure", "reason", "received_at", "appointment_at", "legal_due",
+                        "due_date", "index_end", "supplement_requests")
 
 
 def neutralise(value):
@@ -72,15 +77,20 @@ def _dumps(value) -> str:
 
 
 def write_csv(result: AuditResult, out: TextIO) -> None:
-    """The findings, one row each, under their machine header (FINDING_COLUMNS). The first
-    character is a byte-order mark, without which Excel on Windows reads the UTF-8 as another
-    code page and garbles the Vietnamese; a program reads it with `encoding="utf-8-sig"`."""
+    """The findings, one row each, under their machine header (FINDING_COLUMNS); with
+    --index-detail (result.index_detail) the dossiers that cost the index points instead, one row
+    each with the machine code of why. The first character is a byte-order mark, without which
+    Excel on Windows reads the UTF-8 as another code page and garbles the Vietnamese; a program
+    reads it with `encoding="utf-8-sig"`."""
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FINDING_COLUMNS)
-    for finding in result.findings:
-        row = finding_row(finding)
-        writer.writerow(["" if row[c] is None else neutralise(row[c]) for c in FINDING_COLUMNS])
+    if result.index_detail is not None:
+        columns, rows = INDEX_DETAIL_COLUMNS, [d.to_json() for d in result.index_detail]
+    else:
+        columns, rows = FINDING_COLUMNS, map(finding_row, result.findings)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row[c] is None else neutralise(row[c]) for c in columns])
 
 
 # --- the table, for people ------------------------------------------------------------------------
@@ -107,6 +117,10 @@ def table_lines(result: AuditResult, *, agency_names: Mapping[str, str], width: 
     if result.stale:
         lines.append("")
     lines += _figures(result.figures, agency_names, width, wide)
+    if result.index is not None:
+        lines += ["", *index_lines(result.index)]
+    if result.index_detail is not None:
+        lines += ["", *index_detail_lines(result.index_detail)]
     lines += ["", "Vi phạm theo quy tắc:"]
     lines += _rule_counts(result.findings, width)
     if not result.findings:
@@ -216,3 +230,47 @@ def _finding_table(rule: Rule, findings: list[AuditFinding], agency_names: Mappi
     right = [i for i, heading in enumerate(headings) if heading == "Trễ"]
     return render_table(headings, [[value(f) for _, value in columns] for f in findings], right=right,
                         wrap=(len(columns) - 1,), cut=(0,), width=width)
+
+
+# The index for people, within 80 columns: the rates of the indicators (their numbers as the
+# headings, the legend below), the points against the maximum of those computed, then the gap
+# between the index's 2.1 and the law.
+INDEX_TITLE = "Chỉ số phục vụ (Quyết định 766/QĐ-TTg), tính như Cổng DVC quốc gia"
+INDEX_GAP_HEADINGS = ("Đơn vị", "2.1 (chỉ số)", "Đúng hạn (luật)", "Đúng hạn chỉ số, trễ luật")
+INDEX_DETAIL_HEADINGS = ("Mã hồ sơ", "Đơn vị", "Lý do", "Hẹn trả", "Hạn luật định", "Kết thúc (chỉ số)")
+
+
+def index_lines(rows: list[IndexRow]) -> list[str]:
+    lines = [INDEX_TITLE]
+    headings = ["Đơn vị", *(i.number for i in INDICATORS), "Điểm"]
+    lines += render_table(headings, [
+        [row.agency, *(percent(row.scores[i.id].rate) for i in INDICATORS), _points(row)] for row in rows],
+        right=range(1, len(headings)))
+    lines += ["  " + "; ".join(f"{i.number} {i.short}" for i in INDICATORS[:4]) + ";",
+              "  " + "; ".join(f"{i.number} {i.short}" for i in INDICATORS[4:]) + ".",
+              "  Điểm: tổng điểm / điểm tối đa của các chỉ số tính được; —: không tính được.", ""]
+    lines.append("Chỉ số 2.1 (so với ngày hẹn trả) và tỷ lệ đúng hạn theo luật (hạn luật định)")
+    lines += render_table(INDEX_GAP_HEADINGS, [
+        [row.agency, percent(row.scores["idx_2_1_on_time"].rate), percent(row.law_on_time_rate),
+         "—" if row.on_time_for_index_late_in_law is None else row.on_time_for_index_late_in_law]
+        for row in rows], right=(1, 2, 3))
+    return lines
+
+
+def index_detail_lines(dossiers: list[IndexDossier]) -> list[str]:
+    lines = [f"Hồ sơ làm giảm điểm 2.1, và hồ sơ đúng hạn theo chỉ số nhưng trễ theo luật ({len(dossiers)})"]
+    if not dossiers:
+        return lines + ["Không có."]
+    return lines + render_table(INDEX_DETAIL_HEADINGS, [
+        [d.subject, d.agency, REASON_LABELS[d.reason], _moment(d.appointment_at),
+         d.legal_due.strftime("%d/%m/%Y") if d.legal_due else "—", _moment(d.index_end)] for d in dossiers])
+
+
+def _points(row: IndexRow) -> str:
+    if row.points_total is None:
+        return "—"
+    return f"{row.points_total:.1f}/{row.max_total:g}".replace(".", ",")
+
+
+def _moment(value) -> str:
+    return "—" if value is None else f"{value:%d/%m/%Y %H:%M}"

@@ -25,10 +25,11 @@ from monitor.config import Settings
 from monitor.models import BookRow, StreamState
 from monitor.sources import BATCHES, KINDS, dossiers_of, fact_of
 from monitor.statuses import FindingStatus
-from rules import due, figures, history, registry
+from rules import due, figures, history, index, registry
 from rules.base import MONITOR_FROM, AuditContext, audit_finding, book
 from rules.exemptions import Exemptions
 from rules.figures import Figures
+from rules.index import IndexDossier, IndexRow
 from rules.sql import create_scratch, end_of
 from rules.stale import StaleSource, stale_sources
 from rules.workdays import WorkdayTables, calendar_of
@@ -91,6 +92,10 @@ class AuditResult:
     stale: list[dict]
     figures: list[Figures]
     skipped_rules: set[str]
+    # The national index of the period (rules.index): None without a period, or when not asked.
+    index: list[IndexRow] | None = None
+    # The dossiers that cost the index points (`--index-detail`): None when not asked.
+    index_detail: list[IndexDossier] | None = None
 
     def to_json(self) -> dict:
         """The object of interface.md (`motcua audit --format json`)."""
@@ -105,6 +110,8 @@ class AuditResult:
             "findings": [],
             "stale": self.stale,
             "figures": [f.to_json() for f in self.figures],
+            **({"index": [row.to_json() for row in self.index]} if self.index is not None else {}),
+            **({"index_detail": [d.to_json() for d in self.index_detail]} if self.index_detail is not None else {}),
             # Everything skipped, stale or not (ontime.no_apology:<stream source>): sorted.
             "skipped_rules": sorted(self.skipped_rules),
         }
@@ -116,25 +123,31 @@ class AuditResult:
 
 def run_audit(engine: Engine, settings: Settings, *, as_of: datetime, now: datetime,
               period: tuple[date, date] | None = None, agency: str | None = None,
-              rule: str | None = None) -> AuditResult:
+              rule: str | None = None, with_index: bool = True, index_detail: bool = False) -> AuditResult:
     """The audit at T = `as_of`, staleness judged at `now`.
 
-    With a period, T must be the end of its last day (a period's figures are as of its end).
+    With a period, T must be the end of its last day (a period's figures are as of its end), and
+    the national index of the period is computed too (unless `with_index` is false), with the
+    dossiers that cost it points when `index_detail` is asked.
     Only a complete audit at the present moment (as_of == now, no agency or rule filter) updates
     the findings history."""
-    return _audit(engine, settings, as_of, now, period, agency, rule, figures_only=False)
+    return _audit(engine, settings, as_of, now, period, agency, rule, figures_only=False,
+                  with_index=with_index, index_detail=index_detail)
 
 
 def audit_figures(engine: Engine, settings: Settings, *, as_of: datetime, now: datetime,
-                  period: tuple[date, date] | None = None) -> AuditResult:
-    """The figures of `run_audit`, and its stale sources, without the findings (an empty list):
-    only the rules the figures count (entry_rate's unentered dossiers) run, and nothing is read
-    back. The reports need the figures of several periods a night (the trend)."""
-    return _audit(engine, settings, as_of, now, period, None, None, figures_only=True)
+                  period: tuple[date, date] | None = None, with_index: bool = True) -> AuditResult:
+    """The figures of `run_audit` (and the index of a period), and its stale sources, without the
+    findings (an empty list): only the rules the figures count (entry_rate's unentered dossiers)
+    run, and nothing is read back. The reports need the figures of several periods a night (the
+    trend)."""
+    return _audit(engine, settings, as_of, now, period, None, None, figures_only=True, with_index=with_index,
+                  index_detail=False)
 
 
 def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, period: tuple[date, date] | None,
-           agency: str | None, rule: str | None, *, figures_only: bool) -> AuditResult:
+           agency: str | None, rule: str | None, *, figures_only: bool, with_index: bool,
+           index_detail: bool) -> AuditResult:
     if rule is not None and rule not in registry.rule_ids():
         raise ValueError(f"unknown rule {rule!r}; the rules are: {', '.join(registry.rule_ids())}")
     if period is not None and (period[0] > period[1] or as_of != end_of(period[1])):
@@ -162,6 +175,14 @@ def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, p
                 _evaluate(context, {r: parts for r, parts in running.items()
                                     if not figures_only or registry.by_id(r).counts_as_unentered}, dossier_sources)
                 counted = figures.compute(context, period, skipped, dossier_sources)
+                indexed = detail = None
+                if period is not None and with_index:
+                    taken = frozenset().union(*(s.unavailable for s in stale))
+                    indexed = index.compute(context, period, counted, unavailable=taken,
+                                            dossier_sources=dossier_sources, given=settings.index)
+                    if index_detail:
+                        detail = index.detail(context, period, unavailable=taken, dossier_sources=dossier_sources,
+                                              agency=agency)
                 _drop_before_go_live(connection, MONITOR_FROM.value(settings.rules))
                 exemptions = Exemptions(connection, as_of)
             findings = []
@@ -181,6 +202,8 @@ def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, p
         stale=[_stale_json(s, book_sources, dossier_sources) for s in stale],
         figures=[f for f in counted if agency is None or f.agency == agency],
         skipped_rules=set(skipped),
+        index=index.agencies(indexed, agency) if indexed is not None else None,
+        index_detail=detail,
     )
 
 

@@ -4,7 +4,8 @@ One snapshot per audit at the present moment (report_snapshot): its findings wit
 masked applicant, the fees and the exemption that covers each (report_finding), the names of the
 agencies (report_agency), the figures as of that moment (kept night after night, for trends),
 and the figures of each report period asked for, each as of the end of its period
-(report_figures). Of snapshots older than a day only the figures as of their moment are kept.
+(report_figures), with the national index of that period (report_index, rules.index). Of
+snapshots older than a day only the figures as of their moment are kept.
 
 Two more kinds of findings come from the history, for "compared with before": the open findings
 of a rule (or part of one) that the audit skipped because a source is stale, carried forward with
@@ -24,10 +25,11 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from monitor.config import Settings
 from monitor.models import (Agency, Dossier, Fee, Finding, Procedure, ReportAgency, ReportFigures, ReportFinding,
-                            ReportSnapshot)
+                            ReportIndex, ReportSnapshot)
 from monitor.statuses import FindingStatus
 from rules.audit import AuditResult, audit_figures
 from rules.exemptions import Exemptions
+from rules.index import IndexRow
 from rules import registry
 from rules.sql import end_of
 
@@ -66,11 +68,13 @@ def publish(engine: Engine, settings: Settings, audit: AuditResult,
         connection.execute(delete(ReportFinding).where(ReportFinding.snapshot_id.in_(older)))
         connection.execute(delete(ReportFigures).where(ReportFigures.snapshot_id.in_(older),
                                                        ReportFigures.period_start.is_not(None)))
+        connection.execute(delete(ReportIndex).where(ReportIndex.snapshot_id.in_(older)))
         _store_agencies(connection, snapshot)
         _store_findings(connection, snapshot, audit, resolved_since)
         _store_figures(connection, snapshot, None, audit.figures)
         for period, result in period_figures.items():
             _store_figures(connection, snapshot, period, result.figures)
+            _store_index(connection, snapshot, period, result.index or [])
     return snapshot
 
 
@@ -163,6 +167,16 @@ def finding_names(connection: Connection, findings: Iterable) -> tuple[dict[str,
     applicants, _ = _dossier_facts(connection, [f.subject for f in findings
                                                 if registry.by_id(f.rule).subject == "dossier"])
     return names, applicants
+
+
+def _store_index(connection: Connection, snapshot: int, period: tuple[date, date], rows: list[IndexRow]) -> None:
+    stored = [{"snapshot_id": snapshot, "period_start": period[0], "period_end": period[1], "agency": row.agency,
+               "indicators": {name: score.to_json() for name, score in row.scores.items()},
+               "points_total": row.points_total, "max_total": row.max_total,
+               "law_on_time_rate": row.law_on_time_rate,
+               "on_time_for_index_late_in_law": row.on_time_for_index_late_in_law} for row in rows]
+    if stored:
+        connection.execute(insert(ReportIndex), stored)
 
 
 def _dossier_facts(connection: Connection, codes: Iterable[str]) -> tuple[dict[str, str], dict[str, int]]:

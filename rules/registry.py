@@ -49,6 +49,14 @@ def parameters() -> dict[str, Parameter]:
     return {p.name: p for p in (*AUDIT_PARAMETERS, *(p for r in _rules.values() for p in r.parameters))}
 
 
+def index_indicators() -> tuple[str, ...]:
+    """Every key of config [index]: the indicators of the national index (rules.index, imported
+    here rather than above: it reads the figures, which read this registry)."""
+    from rules.index import INDICATOR_IDS
+
+    return INDICATOR_IDS
+
+
 @contextmanager
 def added(extra: Rule) -> Iterator[Rule]:
     """`extra` is a rule like the others until the block ends (for tests: a rule defined inside one)."""

@@ -77,6 +77,29 @@ def _scanned_sqlite(element, compiler, **kw):
     return f"+{compiler.process(element.clauses, **kw)}"
 
 
+class epoch(FunctionElement):
+    """Whole seconds from 1970-01-01 00:00:00 to a naive date-time or a date (read as if UTC:
+    only differences and comparisons between such values mean anything)."""
+    type = Integer()
+    inherit_cache = True
+    name = "epoch"
+
+
+@compiles(epoch)
+def _epoch(element, compiler, **kw):
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"
+
+
+@compiles(epoch, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+def epoch_of(moment: datetime) -> int:
+    """What `epoch` gives for a constant (T), computed in Python."""
+    return int((moment - datetime(1970, 1, 1)).total_seconds())
+
+
 class days_after(FunctionElement):
     """days_after(day, n): the date n calendar days after a date."""
     type = Date()

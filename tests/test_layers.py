@@ -92,7 +92,7 @@ def _imported_names(path: Path) -> set[tuple[str, str]]:
 
 
 # What a report may read of the store: what the audit stage stored for it, and the outbox.
-REPORT_TABLES = {"ReportSnapshot", "ReportAgency", "ReportFinding", "ReportFigures", "OutboxMessage"}
+REPORT_TABLES = {"ReportSnapshot", "ReportAgency", "ReportFinding", "ReportFigures", "ReportIndex", "OutboxMessage"}
 
 
 def test_reports_only_read_what_the_audit_stage_stored():
