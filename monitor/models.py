@@ -405,3 +405,16 @@ class ReportFigures(SQLModel, table=True):
     entry_rate: float | None = None
     sync_rate: float | None = None
     online_payment_rate: float | None = None
+
+
+class ReportDepartment(SQLModel, table=True):
+    """process.step_late summed per agency and department for the snapshot (rules.process
+    department_overruns): the late processing steps and the working days they overran, over the
+    dossiers with a process.step_late finding. "Phòng X: 14 bước trễ, 31 ngày làm việc"."""
+    __tablename__ = "report_department"
+    id: int | None = Field(default=None, primary_key=True)      # the audit's order: agency, most days first
+    snapshot_id: int = Field(foreign_key="report_snapshot.id", index=True, ondelete="CASCADE")
+    agency: str = Field(max_length=64)
+    department: str = Field(sa_column=Column(Text, nullable=False))  # PhongBanXuLy, or "không rõ phòng ban"
+    late_steps: int
+    overrun_days: int                                           # working days overrun, summed
