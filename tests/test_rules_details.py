@@ -53,12 +53,13 @@ def test_entry_details(result):
 
 def test_entry_invalid_details_and_reasons(result):
     _, audit = result
-    found = {f.subject: (f.reason, f.detail) for f in audit.findings if f.rule == "entry.invalid"}
+    found = {f.subject: (f.reason, f.procedure, f.detail) for f in audit.findings if f.rule == "entry.invalid"}
     assert found == {
-        "I-PROC": ("unknown_procedure", "Mã thủ tục 9.999999 không có trong danh mục thủ tục hành chính"),
-        "I-FINISH": ("missing_finish_date", "Trạng thái 9 nhưng thiếu ngày kết thúc xử lý (NgayKetThucXuLy)"),
-        "I-RETURN": ("missing_return_date", "Trạng thái 10 nhưng thiếu ngày trả kết quả (NgayTra)"),
-        "I-BEFORE": ("finish_before_receipt",
+        "I-PROC": ("unknown_procedure", "9.999999", "Mã thủ tục 9.999999 không có trong danh mục thủ tục hành chính"),
+        "I-FINISH": ("missing_finish_date", "1.000001",
+                     "Trạng thái 9 nhưng thiếu ngày kết thúc xử lý (NgayKetThucXuLy)"),
+        "I-RETURN": ("missing_return_date", "1.000001", "Trạng thái 10 nhưng thiếu ngày trả kết quả (NgayTra)"),
+        "I-BEFORE": ("finish_before_receipt", "1.000001",
                      "Ngày kết thúc xử lý 02/03/2026 08:00 trước ngày tiếp nhận 02/03/2026 10:00"),
     }
 
