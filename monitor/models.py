@@ -428,3 +428,16 @@ class ReportIndex(SQLModel, table=True):
     max_total: float                                             # their maxima
     law_on_time_rate: float | None = None                        # on_time_rate of the legal figures
     on_time_for_index_late_in_law: int | None = None             # padded appointments (null: 2.1 not computed)
+
+
+class ReportDepartment(SQLModel, table=True):
+    """process.step_late summed per agency and department for the snapshot (rules.process
+    department_overruns): the late processing steps and the working days they overran, over the
+    dossiers with a process.step_late finding. "Phòng X: 14 bước trễ, 31 ngày làm việc"."""
+    __tablename__ = "report_department"
+    id: int | None = Field(default=None, primary_key=True)      # the audit's order: agency, most days first
+    snapshot_id: int = Field(foreign_key="report_snapshot.id", index=True, ondelete="CASCADE")
+    agency: str = Field(max_length=64)
+    department: str = Field(sa_column=Column(Text, nullable=False))  # PhongBanXuLy, or "không rõ phòng ban"
+    late_steps: int
+    overrun_days: int                                           # working days overrun, summed

@@ -30,6 +30,7 @@ CATALOGUE = "catalogue"        # the portal's procedure catalogue
 PORTAL_LIST = "portal_list"    # the portal's list of synchronised dossiers
 # A fact of a dossier that not every one-stop source carries (a kind lists those its dossiers lack).
 APOLOGY_LETTERS = "apology_letters"   # DanhSachVanBanXinLoi: the stream has none
+PROCESSING_STEPS = "processing_steps"  # CapNhatTienDoHoSoMC: only the stream carries them
 
 # How rules.stale judges a source (a kind's `freshness`).
 SYNCS = "syncs"        # by its syncs: each a read of all of it, the latest not failed and recent enough

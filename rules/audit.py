@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from json.encoder import encode_basestring
 from operator import attrgetter
@@ -25,7 +25,7 @@ from monitor.config import Settings
 from monitor.models import BookRow, StreamState
 from monitor.sources import BATCHES, KINDS, dossiers_of, fact_of
 from monitor.statuses import FindingStatus
-from rules import due, figures, history, index, registry
+from rules import due, figures, history, index, process, registry
 from rules.base import MONITOR_FROM, AuditContext, audit_finding, book
 from rules.exemptions import Exemptions
 from rules.figures import Figures
@@ -96,6 +96,8 @@ class AuditResult:
     index: list[IndexRow] | None = None
     # The dossiers that cost the index points (`--index-detail`): None when not asked.
     index_detail: list[IndexDossier] | None = None
+    # process.step_late summed per agency and department (rules.process): where dossiers get stuck.
+    departments: list[process.DepartmentOverrun] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The object of interface.md (`motcua audit --format json`)."""
@@ -166,7 +168,7 @@ def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, p
                 book_sources = _book_sources(connection, settings)
                 dossier_sources, lacking = _dossier_sources(connection, settings)
                 running, skipped = registry.runnable(frozenset().union(lacking, *(s.unavailable for s in stale)),
-                                                     book_sources, dossier_sources)
+                                                     book_sources, dossier_sources, lacking)
                 workdays = WorkdayTables(connection, calendar, *due.calendar_range(connection, as_of))
                 due.build(connection, workdays, as_of=as_of, working_hours=settings.calendar.working_hours,
                           same_day_cutoff=due.SAME_DAY_CUTOFF.value(settings.rules))
@@ -184,6 +186,7 @@ def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, p
                         detail = index.detail(context, period, unavailable=taken, dossier_sources=dossier_sources,
                                               agency=agency)
                 _drop_before_go_live(connection, MONITOR_FROM.value(settings.rules))
+                departments = [] if figures_only else process.department_overruns(context, running, agency)
                 exemptions = Exemptions(connection, as_of)
             findings = []
             if not figures_only:
@@ -199,11 +202,12 @@ def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, p
             connection.invalidate()
     return AuditResult(
         as_of=as_of, period=period, findings=findings,
-        stale=[_stale_json(s, book_sources, dossier_sources) for s in stale],
+        stale=[_stale_json(s, book_sources, dossier_sources, lacking) for s in stale],
         figures=[f for f in counted if agency is None or f.agency == agency],
         skipped_rules=set(skipped),
         index=index.agencies(indexed, agency) if indexed is not None else None,
         index_detail=detail,
+        departments=departments,
     )
 
 
@@ -305,8 +309,9 @@ def _dossier_sources(connection: Connection, settings: Settings) -> tuple[tuple[
     return tuple(sorted(configured.keys() | pushed)), frozenset(lacking)
 
 
-def _stale_json(stale: StaleSource, book_sources: tuple[str, ...], dossier_sources: tuple[str, ...]) -> dict:
-    _, skipped = registry.runnable(stale.unavailable, book_sources, dossier_sources)
+def _stale_json(stale: StaleSource, book_sources: tuple[str, ...], dossier_sources: tuple[str, ...],
+                lacking: frozenset[str]) -> dict:
+    _, skipped = registry.runnable(stale.unavailable, book_sources, dossier_sources, lacking)
     return {"source": stale.source, "kind": stale.kind,
             "last_success": stale.last_success.isoformat(timespec="seconds") if stale.last_success else None,
             "reason": stale.reason, "skipped_rules": skipped}

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from monitor.calendar import WorkingCalendar
 from monitor.models import Procedure
 from monitor.sources import (  # noqa: F401  the inputs a rule can need
-    APOLOGY_LETTERS, CATALOGUE, ONESTOP, PORTAL_LIST, book, dossiers_of, fact_of,
+    APOLOGY_LETTERS, CATALOGUE, ONESTOP, PORTAL_LIST, PROCESSING_STEPS, book, dossiers_of, fact_of,
 )
 from rules.workdays import WorkdayTables
 
@@ -33,7 +33,8 @@ from rules.workdays import WorkdayTables
 # the part of source S needs S's dossiers (`dossiers_of(S)`) and the facts it reads that not every
 # source carries (`dossier_facts`, as `fact_of(fact, S)`). So a stale source, or one whose dossiers
 # lack a fact, skips only its own dossiers; the rule is skipped whole only when every one-stop
-# source is stale.
+# source is stale. A rule about a fact only some kinds carry (`only_with_facts`: the stream's
+# processing steps) has parts for those sources only, and is skipped whole when all of them are stale.
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,10 @@ class Rule:
     # source: the audit drops its findings on the dossiers of a source whose part is skipped.
     per_source: ClassVar[bool] = False
     dossier_facts: ClassVar[frozenset[str]] = frozenset()  # facts of a dossier it reads that a source may lack
+    # Facts the rule is about (PROCESSING_STEPS): a one-stop source whose dossiers never carry one
+    # of them has no part of the rule at all (nothing there to judge, so nothing skipped or named),
+    # and the rule judges only the dossiers of the sources left (it filters on its `parts`).
+    only_with_facts: ClassVar[frozenset[str]] = frozenset()
     parameters: ClassVar[tuple[Parameter, ...]] = ()  # the keys of config [rules] it reads
     shows_due_date: ClassVar[bool] = False       # its findings carry the due date (interface.md: ontime rules)
     shows_fee: ClassVar[bool] = False            # reports show the dossier's fees with its breaches

@@ -2,7 +2,8 @@
 
 One snapshot per audit at the present moment (report_snapshot): its findings with the names, the
 masked applicant, the fees and the exemption that covers each (report_finding), the names of the
-agencies (report_agency), the figures as of that moment (kept night after night, for trends),
+agencies (report_agency), the late processing steps summed per agency and department
+(report_department: where dossiers get stuck), the figures as of that moment (kept night after night, for trends),
 and the figures of each report period asked for, each as of the end of its period
 (report_figures), with the national index of that period (report_index, rules.index). Of
 snapshots older than a day only the figures as of their moment are kept.
@@ -24,8 +25,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from monitor.config import Settings
-from monitor.models import (Agency, Dossier, Fee, Finding, Procedure, ReportAgency, ReportFigures, ReportFinding,
-                            ReportIndex, ReportSnapshot)
+from monitor.models import (Agency, Dossier, Fee, Finding, Procedure, ReportAgency, ReportDepartment, ReportFigures,
+                            ReportFinding, ReportIndex, ReportSnapshot)
 from monitor.statuses import FindingStatus
 from rules.audit import AuditResult, audit_figures
 from rules.exemptions import Exemptions
@@ -66,11 +67,13 @@ def publish(engine: Engine, settings: Settings, audit: AuditResult,
         # for trends. A younger one may still be rendering (a `motcua report` beside the night's run).
         older = select(ReportSnapshot.id).where(ReportSnapshot.made_at < now - KEPT_WHOLE)
         connection.execute(delete(ReportFinding).where(ReportFinding.snapshot_id.in_(older)))
+        connection.execute(delete(ReportDepartment).where(ReportDepartment.snapshot_id.in_(older)))
         connection.execute(delete(ReportFigures).where(ReportFigures.snapshot_id.in_(older),
                                                        ReportFigures.period_start.is_not(None)))
         connection.execute(delete(ReportIndex).where(ReportIndex.snapshot_id.in_(older)))
         _store_agencies(connection, snapshot)
         _store_findings(connection, snapshot, audit, resolved_since)
+        _store_departments(connection, snapshot, audit)
         _store_figures(connection, snapshot, None, audit.figures)
         for period, result in period_figures.items():
             _store_figures(connection, snapshot, period, result.figures)
@@ -148,6 +151,14 @@ def _resolved(connection: Connection, now: datetime, since: datetime | None) -> 
                                                     history.c.resolved_at > since, history.c.resolved_at <= now)
                               .order_by(history.c.rule, history.c.subject)).all()
     return [row for row in rows if row.rule in known]
+
+
+def _store_departments(connection: Connection, snapshot: int, audit: AuditResult) -> None:
+    """process.step_late per agency and department (rules.process.department_overruns), in the
+    audit's order: a report reads an agency's rows by `id`."""
+    rows = [{"snapshot_id": snapshot, **d.to_json()} for d in audit.departments]
+    if rows:
+        connection.execute(insert(ReportDepartment), rows)
 
 
 def _store_figures(connection: Connection, snapshot: int, period: tuple[date, date] | None, figures) -> None:

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
-from rules import catalogue, due, entry, ontime, payment, service
+from rules import catalogue, due, entry, ontime, payment, process, service, supplement
 from rules.base import MONITOR_FROM, Parameter, Rule, dossiers_of, fact_of
 
-FAMILIES: tuple[ModuleType, ...] = (entry, ontime, payment, service, catalogue)
+FAMILIES: tuple[ModuleType, ...] = (entry, ontime, payment, service, catalogue, supplement, process)
 
 # The keys of config [rules] that the audit itself reads, besides the rules' own parameters.
 AUDIT_PARAMETERS: tuple[Parameter, ...] = (due.SAME_DAY_CUTOFF, MONITOR_FROM)
@@ -70,24 +70,30 @@ def added(extra: Rule) -> Iterator[Rule]:
 
 
 def runnable(unavailable: frozenset[str], book_sources: tuple[str, ...],
-             dossier_sources: tuple[str, ...] = ()) -> tuple[dict[str, frozenset[str]], list[str]]:
+             dossier_sources: tuple[str, ...] = (), lacking: frozenset[str] = frozenset(),
+             ) -> tuple[dict[str, frozenset[str]], list[str]]:
     """The rules that run, each with the parts of it that run, and the names of what is skipped:
     a rule id when the whole rule is, `rule:part` when only a part is (rules.md).
 
     `dossier_sources` are the one-stop sources: a `per_source` rule has a part for each, named
     after it. Such a rule is skipped whole when the dossiers of every one of them are unavailable
-    (every one-stop source is stale), as a rule needing ONESTOP was when there was one."""
+    (every one-stop source is stale), as a rule needing ONESTOP was when there was one.
+    `lacking` are the facts the sources' dossiers never carry (`fact_of` inputs; the audit puts
+    them in `unavailable` too): a rule about such a fact (`only_with_facts`) has no part for a
+    source that lacks it, and counts only the other sources for "every one is stale"."""
     running: dict[str, frozenset[str]] = {}
     skipped: list[str] = []
-    every_source_stale = bool(dossier_sources) and all(dossiers_of(s) in unavailable for s in dossier_sources)
     for rule in _rules.values():
+        sources = tuple(s for s in dossier_sources
+                        if not any(fact_of(fact, s) in lacking | unavailable for fact in rule.only_with_facts))
+        every_source_stale = bool(sources) and all(dossiers_of(s) in unavailable for s in sources)
         if rule.needs & unavailable or (rule.per_source and every_source_stale):
             skipped.append(rule.id)
             continue
         parts = rule.parts(book_sources)
         if rule.per_source:
             parts |= {source: frozenset({dossiers_of(source), *(fact_of(fact, source) for fact in rule.dossier_facts)})
-                      for source in dossier_sources}
+                      for source in sources}
         skipped += [f"{rule.id}:{part}" for part, needs in sorted(parts.items()) if needs & unavailable]
         running[rule.id] = frozenset(part for part, needs in parts.items() if not needs & unavailable)
     return running, skipped

@@ -197,3 +197,23 @@ def drop_scratch(connection: Connection, *tables: Table) -> None:
     schema = "temp" if connection.dialect.name == "sqlite" else "pg_temp"
     for table in tables:
         connection.execute(text(f"DROP TABLE IF EXISTS {schema}.{table.name}"))
+
+
+class text_list(FunctionElement):
+    """text_list(value, separator): the values joined by the separator, as an aggregate. Used as a
+    window over a whole partition with an ORDER BY (`.over(..., rows=(None, None))`), it joins them
+    in that order on both stores: SQLite's group_concat (whose ORDER BY inside the call needs 3.44)
+    takes a window's rows in the window's order, as PostgreSQL's string_agg does."""
+    type = String()
+    inherit_cache = True
+    name = "text_list"
+
+
+@compiles(text_list)
+def _text_list(element, compiler, **kw):
+    return f"string_agg({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(text_list, "sqlite")
+def _text_list_sqlite(element, compiler, **kw):
+    return f"group_concat({compiler.process(element.clauses, **kw)})"

@@ -37,8 +37,10 @@ class Stream:
                 procedure: str = PROCEDURE, appointment_at: datetime | None = None,
                 finished_at: datetime | None = None, returned_at: datetime | None = None,
                 refused_at: datetime | None = None, paid_online: str = "", fees: tuple[int, ...] = (),
-                steps: tuple[tuple[datetime, int], ...] = (), agency: str = AGENCY, sent_at: datetime = SENT) -> None:
-        """A DongBoHoSoMC record, then its steps (acted_at, status) in a CapNhatTienDoHoSoMC body."""
+                steps: tuple[tuple, ...] = (), agency: str = AGENCY, sent_at: datetime = SENT,
+                supplements: tuple[tuple[datetime, datetime | None], ...] = ()) -> None:
+        """A DongBoHoSoMC record, then its steps in a CapNhatTienDoHoSoMC body (see `steps`).
+        `supplements` are DanhSachHoSoBoSung entries as (NgayBoSung, NgayTiepNhanBoSung)."""
         record = {
             "MaHoSo": code, "MaTTHC": procedure, "KenhThucHien": channel, "ChuHoSo": "Ngô Văn Hải",
             "NgayTiepNhan": wire(received_at), "NgayHenTra": wire(appointment_at),
@@ -46,14 +48,19 @@ class Stream:
             "TrangThaiHoSo": str(status), "DonViXuLy": "Sở Tư pháp", "DuocThanhToanTrucTuyen": paid_online,
             "DanhSachLePhi": [{"MaPhiLePhi": f"LP{i}", "TenPhiLePhi": "Lệ phí", "Gia": str(amount)}
                               for i, amount in enumerate(fees, start=1)],
-            "DanhSachHoSoBoSung": [],
+            "DanhSachHoSoBoSung": [{"HoSoBoSungId": str(i), "NgayBoSung": wire(asked),
+                                    "NgayTiepNhanBoSung": wire(answered)}
+                                   for i, (asked, answered) in enumerate(supplements, start=1)],
         }
         self.send(DOSSIERS, [record], sent_at=sent_at, agency=agency)
         if steps:
             self.steps(code, *steps, sent_at=sent_at)
 
-    def steps(self, code: str, *steps: tuple[datetime, int], sent_at: datetime = SENT) -> None:
-        self.send(STEPS, [{"MaHoSo": code, "NguoiXuLy": "Phạm Thị Dung", "ChucDanh": "Chuyên viên",
-                           "ThoiDiemXuLy": wire(acted_at), "PhongBanXuLy": "", "NoiDungXuLy": f"Bước {status}",
-                           "TrangThai": str(status), "NgayBatDau": "", "NgayKetThucTheoQuyDinh": ""}
-                          for acted_at, status in steps], sent_at=sent_at)
+    def steps(self, code: str, *steps: tuple, sent_at: datetime = SENT) -> None:
+        """Steps as (acted_at, status), or (acted_at, status, PhongBanXuLy, NgayKetThucTheoQuyDinh)."""
+        def record(acted_at: datetime, status: int, department: str = "", due_at: datetime | None = None) -> dict:
+            return {"MaHoSo": code, "NguoiXuLy": "Phạm Thị Dung", "ChucDanh": "Chuyên viên",
+                    "ThoiDiemXuLy": wire(acted_at), "PhongBanXuLy": department,
+                    "NoiDungXuLy": f"Bước {status}", "TrangThai": str(status), "NgayBatDau": "",
+                    "NgayKetThucTheoQuyDinh": wire(due_at)}
+        self.send(STEPS, [record(*step) for step in steps], sent_at=sent_at)

@@ -110,6 +110,8 @@ def test_working_periods_are_ordered_and_do_not_overlap(working_hours):
 def test_extra_days_must_be_dates():
     with pytest.raises(ValueError, match="extra_days_off"):
         WorkingCalendar(extra_days_off=[datetime(2026, 1, 2)])
+    with pytest.raises(ValueError, match="^extra_working_days must hold dates, got '2026-01-03'$"):
+        WorkingCalendar(extra_working_days=["2026-01-03"])
 
 
 def test_end_of_day_is_the_end_of_the_last_period():

@@ -13,7 +13,7 @@ from monitor.models import SyncRun
 NOW = at(20, 12)
 SETTINGS = make_settings(sources=ALL_SOURCES)
 DOSSIER_RULES = ["entry.missing", "entry.late", "entry.unsynced", "entry.invalid", "ontime.late", "ontime.overdue",
-                 "ontime.due_date_padded", "ontime.no_apology", "payment.offline"]
+                 "ontime.due_date_padded", "ontime.no_apology", "payment.offline", "supplement.repeated"]
 CATALOGUE_RULES = ["entry.missing:portal", "entry.unsynced", "entry.invalid:unknown_procedure", "ontime.late",
                    "ontime.overdue", "ontime.due_date_padded", "ontime.no_apology", "payment.not_enabled",
                    "payment.offline", "service.not_full_online", "catalogue.unknown_time_limit",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from monitor.sources import ONESTOP, HttpSourceSettings, dossiers_of, source_kind
+from monitor.sources import ONESTOP, PROCESSING_STEPS, HttpSourceSettings, dossiers_of, source_kind
 
 
 @source_kind
@@ -13,6 +13,8 @@ class OneStopSettings(HttpSourceSettings):
     kind: ClassVar[str] = "onestop_api"
     label: ClassVar[str] = "hệ thống một cửa điện tử"
     connector: ClassVar[str] = "connectors.onestop:OneStopConnector"
+    # The pull API has no processing steps (process.step_late judges the stream's dossiers only).
+    dossiers_lack: ClassVar[frozenset[str]] = frozenset({PROCESSING_STEPS})
 
     username_env: str                    # the environment variables holding the credentials
     password_env: str
