@@ -237,6 +237,7 @@ def _finding_table(rule: Rule, findings: list[AuditFinding], agency_names: Mappi
 # between the index's 2.1 and the law.
 INDEX_TITLE = "Chỉ số phục vụ (Quyết định 766/QĐ-TTg), tính như Cổng DVC quốc gia"
 INDEX_GAP_HEADINGS = ("Đơn vị", "2.1 (chỉ số)", "Đúng hạn (luật)", "Đúng hạn chỉ số, trễ luật")
+NO_APPOINTMENT = " (không có ngày hẹn trả: so với hạn luật định)"
 INDEX_DETAIL_HEADINGS = ("Mã hồ sơ", "Đơn vị", "Lý do", "Hẹn trả", "Hạn luật định", "Kết thúc (chỉ số)")
 
 
@@ -262,7 +263,8 @@ def index_detail_lines(dossiers: list[IndexDossier]) -> list[str]:
     if not dossiers:
         return lines + ["Không có."]
     return lines + render_table(INDEX_DETAIL_HEADINGS, [
-        [d.subject, d.agency, REASON_LABELS[d.reason], _moment(d.appointment_at),
+        [d.subject, d.agency, REASON_LABELS[d.reason] + ("" if d.appointment_at else NO_APPOINTMENT),
+         _moment(d.appointment_at),
          d.legal_due.strftime("%d/%m/%Y") if d.legal_due else "—", _moment(d.index_end)] for d in dossiers])
 
 

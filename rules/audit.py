@@ -125,31 +125,29 @@ class AuditResult:
 
 def run_audit(engine: Engine, settings: Settings, *, as_of: datetime, now: datetime,
               period: tuple[date, date] | None = None, agency: str | None = None,
-              rule: str | None = None, with_index: bool = True, index_detail: bool = False) -> AuditResult:
+              rule: str | None = None, index_detail: bool = False) -> AuditResult:
     """The audit at T = `as_of`, staleness judged at `now`.
 
     With a period, T must be the end of its last day (a period's figures are as of its end), and
-    the national index of the period is computed too (unless `with_index` is false), with the
-    dossiers that cost it points when `index_detail` is asked.
+    the national index of the period is computed too, with the dossiers that cost it points when
+    `index_detail` is asked.
     Only a complete audit at the present moment (as_of == now, no agency or rule filter) updates
     the findings history."""
     return _audit(engine, settings, as_of, now, period, agency, rule, figures_only=False,
-                  with_index=with_index, index_detail=index_detail)
+                  index_detail=index_detail)
 
 
 def audit_figures(engine: Engine, settings: Settings, *, as_of: datetime, now: datetime,
-                  period: tuple[date, date] | None = None, with_index: bool = True) -> AuditResult:
+                  period: tuple[date, date] | None = None) -> AuditResult:
     """The figures of `run_audit` (and the index of a period), and its stale sources, without the
     findings (an empty list): only the rules the figures count (entry_rate's unentered dossiers)
     run, and nothing is read back. The reports need the figures of several periods a night (the
     trend)."""
-    return _audit(engine, settings, as_of, now, period, None, None, figures_only=True, with_index=with_index,
-                  index_detail=False)
+    return _audit(engine, settings, as_of, now, period, None, None, figures_only=True, index_detail=False)
 
 
 def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, period: tuple[date, date] | None,
-           agency: str | None, rule: str | None, *, figures_only: bool, with_index: bool,
-           index_detail: bool) -> AuditResult:
+           agency: str | None, rule: str | None, *, figures_only: bool, index_detail: bool) -> AuditResult:
     if rule is not None and rule not in registry.rule_ids():
         raise ValueError(f"unknown rule {rule!r}; the rules are: {', '.join(registry.rule_ids())}")
     if period is not None and (period[0] > period[1] or as_of != end_of(period[1])):
@@ -178,7 +176,7 @@ def _audit(engine: Engine, settings: Settings, as_of: datetime, now: datetime, p
                                     if not figures_only or registry.by_id(r).counts_as_unentered}, dossier_sources)
                 counted = figures.compute(context, period, skipped, dossier_sources)
                 indexed = detail = None
-                if period is not None and with_index:
+                if period is not None:
                     taken = frozenset().union(*(s.unavailable for s in stale))
                     indexed = index.compute(context, period, counted, unavailable=taken,
                                             dossier_sources=dossier_sources, given=settings.index)

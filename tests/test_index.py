@@ -143,7 +143,7 @@ def build(store: Store) -> None:
         stream_record("E-4", at(11), flagged=True),                                            # digitised
         stream_record("E-5", at(2), status=9, finished=at(11), results=(url,)),                # started before
         stream_record("E-6", at(2), status=9, finished=at(6), results=(url,)),                 # finished before
-        stream_record("E-7", at(12, 10), status=9, finished=at(12, 9)),      # finished before its receipt
+        stream_record("E-7", at(9, 10), status=9, finished=at(6, 9)),        # finished before its receipt
         stream_record("E-8", at(10), status=3, refused=at(12), results=(url,)),               # not 9 or 10
         stream_record("E-9", at(10), status=9, finished=at(23), results=(url,), flagged=True),  # after T
     ], agency=RESULTS)
@@ -338,7 +338,8 @@ def test_3_6_counts_fee_bearing_dossiers_paid_online_less_fee_lists_of_zeros(res
 
 def test_4_x_count_stream_dossiers_by_their_results_and_submitted_files(result):
     row = index_of(result, RESULTS)
-    # 4.1: E-1, E-2, E-5, E-7 resolved with 9 or 10 in the period (E-7 by its receipt); E-1, E-5 electronic.
+    # 4.1: E-1, E-2, E-5, E-7 resolved with 9 or 10 in the period (E-7, finished on 6 March, by its
+    # receipt on the 9th); E-1 and E-5 with an electronic result.
     assert row["idx_4_1_e_result"] == {"rate": 2 / 4, "points": 6 * (2 / 4), "max": 6}
     # 4.2: of the seven started in the period, E-1 (a digitised file, an electronic result), E-4 and
     # E-9 (digitised, not resolved by T); E-2 is digitised but its result is on paper.

@@ -55,8 +55,8 @@ FORBIDDEN = {
 # The commands sit on top of every layer, though their files live in monitor/.
 COMMANDS = ("monitor/cli.py", "monitor/pipeline.py", "monitor/scheduler.py")
 # The one import against the flow, and why: the keys of config [rules] are the parameters the
-# rules declare, so reading a config asks their registry (inside the function, so importing
-# monitor.config loads no rule).
+# rules declare, and those of [index] the indicators of the index, so reading a config asks their
+# registry (inside the function, so importing monitor.config loads no rule).
 ALLOWED = {("monitor/config.py", "rules.registry")}
 
 
