@@ -123,7 +123,7 @@ class OneStopServer(LoopbackServer):
     def _text(self, record: dict[str, Any], code: str) -> dict[str, Any]:
         """The record as the system writes it: with the NFD fault, every other record is in NFD."""
         if self.faults.nfd_text and zlib.crc32(code.encode()) % 2:
-            return _decomposed(record)
+            return decomposed(record)
         return record
 
 
@@ -136,24 +136,24 @@ def onestop_record(dossier: Dossier) -> dict[str, Any]:
         "KenhThucHien": str(dossier.channel),
         "ChuHoSo": dossier.applicant,
         "SoGiayToChuHoSo": dossier.applicant_id,
-        "NgayNopHoSo": _stamp(dossier.submitted),
-        "NgayTiepNhan": _stamp(dossier.received),
-        "NgayHenTra": _stamp(dossier.appointment),
-        "NgayKetThucXuLy": _stamp(dossier.finished),
-        "NgayTra": _stamp(dossier.returned),
-        "NgayTuChoi": _stamp(dossier.refused),
+        "NgayNopHoSo": stamp(dossier.submitted),
+        "NgayTiepNhan": stamp(dossier.received),
+        "NgayHenTra": stamp(dossier.appointment),
+        "NgayKetThucXuLy": stamp(dossier.finished),
+        "NgayTra": stamp(dossier.returned),
+        "NgayTuChoi": stamp(dossier.refused),
         "TrangThaiHoSo": str(dossier.status),
-        "NgayTao": _stamp(dossier.created),
-        "NgayCapNhat": _stamp(dossier.updated),
-        "DanhSachHoSoBoSung": [{"NgayYeuCauBoSung": _stamp(s.requested),
-                                "NgayNhanBoSung": _stamp(s.answered)} for s in dossier.supplements],
-        "DanhSachVanBanXinLoi": [{"NgayBanHanh": _stamp(a.issued),
-                                  "NgayHenTraMoi": _stamp(a.new_appointment)}
+        "NgayTao": stamp(dossier.created),
+        "NgayCapNhat": stamp(dossier.updated),
+        "DanhSachHoSoBoSung": [{"NgayYeuCauBoSung": stamp(s.requested),
+                                "NgayNhanBoSung": stamp(s.answered)} for s in dossier.supplements],
+        "DanhSachVanBanXinLoi": [{"NgayBanHanh": stamp(a.issued),
+                                  "NgayHenTraMoi": stamp(a.new_appointment)}
                                  for a in dossier.apologies],
         "DanhSachLePhi": [{"MaPhiLePhi": f.code, "TenPhiLePhi": f.name, "SoTien": f.amount}
                           for f in dossier.fees],
         "DanhSachThanhToan": [{"MaGiaoDich": p.transaction, "SoTien": p.amount,
-                               "HinhThucThanhToan": p.method, "ThoiGianGD": _stamp(p.at)}
+                               "HinhThucThanhToan": p.method, "ThoiGianGD": stamp(p.at)}
                               for p in dossier.payments],
         "TrichYeuHoSo": dossier.summary,
     }
@@ -176,16 +176,17 @@ def _is_count(value: Any) -> bool:
     return type(value) is int and value >= 1
 
 
-def _stamp(moment: datetime | None) -> str:
+def stamp(moment: datetime | None) -> str:
+    """A time as the one-stop system and the stream write it (yyyyMMddHHmmss), or "" when unset."""
     return moment.strftime(STAMP) if moment else ""
 
 
-def _decomposed(value: Any) -> Any:
+def decomposed(value: Any) -> Any:
     """`value` with every string in it in Unicode NFD."""
     if isinstance(value, str):
         return unicodedata.normalize("NFD", value)
     if isinstance(value, list):
-        return [_decomposed(item) for item in value]
+        return [decomposed(item) for item in value]
     if isinstance(value, dict):
-        return {key: _decomposed(item) for key, item in value.items()}
+        return {key: decomposed(item) for key, item in value.items()}
     return value

@@ -36,7 +36,6 @@ Faults (faults.StreamFaults) change the bodies as a sloppy sender does; see ther
 
 import json
 import random
-import unicodedata
 import uuid
 import zlib
 from collections import defaultdict
@@ -48,9 +47,9 @@ from typing import Any
 
 from sandbox.simulator.dossier import Dossier, Progress, Step
 from sandbox.simulator.faults import StreamFaults
+from sandbox.simulator.onestop_server import decomposed, stamp
 from sandbox.simulator.province import Province
 
-STAMP = "%Y%m%d%H%M%S"
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_ROUND_MINUTES = 60
 RESOLVED = frozenset({3, 7, 8, 9, 10})
@@ -89,12 +88,12 @@ def stream_record(province: Province, dossier: Dossier, as_of: datetime | None =
         "KenhThucHien": "" if dossier.channel == 1 and style % 4 == 0 else str(dossier.channel),
         "ChuHoSo": dossier.applicant,
         "SoGiayToChuHoSo": dossier.applicant_id,
-        "NgayNopHoSo": _stamp(seen(dossier.submitted)),
-        "NgayTiepNhan": _stamp(received),
-        "NgayHenTra": _stamp(dossier.appointment if received else None),
-        "NgayKetThucXuLy": _stamp(seen(dossier.finished)),
-        "NgayTra": _stamp(seen(dossier.returned)),
-        "NgayTuChoi": _stamp(seen(dossier.refused)),
+        "NgayNopHoSo": stamp(seen(dossier.submitted)),
+        "NgayTiepNhan": stamp(received),
+        "NgayHenTra": stamp(dossier.appointment if received else None),
+        "NgayKetThucXuLy": stamp(seen(dossier.finished)),
+        "NgayTra": stamp(seen(dossier.returned)),
+        "NgayTuChoi": stamp(seen(dossier.refused)),
         "TrangThaiHoSo": str(status),
         "DonViXuLy": province.agency(dossier.agency).name,
     }
@@ -113,9 +112,9 @@ def stream_record(province: Province, dossier: Dossier, as_of: datetime | None =
         "HoSoCoThanhPhanSoHoa": "1" if progress.digitised else "0",
         "DanhSachLePhi": fees,
         "DanhSachHoSoBoSung": [
-            {"HoSoBoSungId": f"{dossier.code}-BS{number}", "NgayBoSung": _stamp(request.requested),
-             "NgayTiepNhanBoSung": _stamp(seen(request.answered)),
-             "NgayHenTraTruoc": _stamp(dossier.appointment), "NgayHenTraMoi": "",
+            {"HoSoBoSungId": f"{dossier.code}-BS{number}", "NgayBoSung": stamp(request.requested),
+             "NgayTiepNhanBoSung": stamp(seen(request.answered)),
+             "NgayHenTraTruoc": stamp(dossier.appointment), "NgayHenTraMoi": "",
              "TrangThaiBoSung": "1" if seen(request.answered) else "0"}
             for number, request in enumerate(dossier.supplements, start=1) if seen(request.requested)],
         "DanhSachGiayToKetQua": [
@@ -132,9 +131,9 @@ def stream_record(province: Province, dossier: Dossier, as_of: datetime | None =
 def stream_step(dossier: Dossier, step: Step) -> dict[str, Any]:
     """A processing step as `CapNhatTienDoHoSoMC` sends it, with no fault."""
     return {"MaHoSo": dossier.code, "NguoiXuLy": step.officer, "ChucDanh": step.title,
-            "ThoiDiemXuLy": _stamp(step.at), "PhongBanXuLy": step.department,
+            "ThoiDiemXuLy": stamp(step.at), "PhongBanXuLy": step.department,
             "NoiDungXuLy": step.action, "TrangThai": str(step.status),
-            "NgayBatDau": _stamp(step.started), "NgayKetThucTheoQuyDinh": _stamp(step.due)}
+            "NgayBatDau": stamp(step.started), "NgayKetThucTheoQuyDinh": stamp(step.due)}
 
 
 def final_records(province: Province) -> dict[str, dict[str, Any]]:
@@ -317,7 +316,7 @@ class _Stream:
         if record["TrangThaiHoSo"] in ("5", "6", "8") and faults.fires("status_rewritten_to_9", dossier.code):
             record["TrangThaiHoSo"] = "9"
         if faults.fires("nfd_names", dossier.code):
-            record = _decomposed(record)
+            record = decomposed(record)
         return record
 
     def _step(self, dossier: Dossier, index: int) -> dict[str, Any]:
@@ -330,7 +329,7 @@ class _Stream:
         if faults.cut_officer_names:
             step["NguoiXuLy"] = step["NguoiXuLy"][:OFFICER_NAME_WIDTH]
         if faults.fires("nfd_names", key):
-            step = _decomposed(step)
+            step = decomposed(step)
         return step
 
 
@@ -369,18 +368,3 @@ def _status_at(dossier: Dossier, progress: Progress, moment: datetime) -> int:
 
 def _flag(value: bool) -> str:
     return "1" if value else "0"
-
-
-def _stamp(moment: datetime | None) -> str:
-    return moment.strftime(STAMP) if moment else ""
-
-
-def _decomposed(value: Any) -> Any:
-    """`value` with every string in it in Unicode NFD."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFD", value)
-    if isinstance(value, list):
-        return [_decomposed(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _decomposed(item) for key, item in value.items()}
-    return value
